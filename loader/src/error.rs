@@ -1,0 +1,133 @@
+//! The loader's errors: [`LoadError`] when a model directory cannot be turned into a runnable
+//! model, [`PredictError`] when a request's tensors do not fit the loaded model.
+
+use std::path::{Path, PathBuf};
+
+use crate::datatype::DataType;
+
+/// Why a model directory could not be loaded. Each variant names the file or field at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The `MLmodel` file is not valid YAML of the expected shape.
+    #[error("invalid MLmodel{}: {message}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
+    MlModel {
+        /// The `MLmodel` file, when known.
+        path: Option<PathBuf>,
+        /// What is wrong.
+        message: String,
+    },
+    /// The signature block cannot be parsed.
+    #[error("invalid signature {field}: {message}")]
+    Signature {
+        /// `inputs`, `outputs[2]`, `params[0]`, ...
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A flavor block is missing a field or holds a value of the wrong type.
+    #[error("invalid flavor {flavor:?} in MLmodel: {message}")]
+    Flavor {
+        /// The flavor name.
+        flavor: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The model has no flavor ironflow can serve.
+    #[error("no supported flavor in MLmodel (found {}; ironflow serves: {})", found.join(", "), supported.join(", "))]
+    UnsupportedFlavor {
+        /// The flavors the MLmodel lists.
+        found: Vec<String>,
+        /// The flavors this build serves.
+        supported: Vec<&'static str>,
+    },
+    /// An ONNX model file could not be parsed, typed or optimised.
+    #[error("cannot load ONNX model {}: {message}", path.display())]
+    Onnx {
+        /// The `.onnx` file.
+        path: PathBuf,
+        /// tract's error chain.
+        message: String,
+    },
+}
+
+impl LoadError {
+    /// Attaches the `MLmodel` path to a parse error that lacks it.
+    pub fn at(self, path: &Path) -> Self {
+        match self {
+            Self::MlModel { path: None, message } => Self::MlModel {
+                path: Some(path.to_owned()),
+                message,
+            },
+            other => other,
+        }
+    }
+}
+
+/// Why a request's tensors cannot be run through a loaded model. All are the client's fault
+/// except [`PredictError::Runtime`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PredictError {
+    /// The request names an input the model does not have.
+    #[error("unknown input {name:?}: the model takes {}", expected.join(", "))]
+    UnknownInput {
+        /// The name sent.
+        name: String,
+        /// The names the model takes.
+        expected: Vec<String>,
+    },
+    /// A required input is missing.
+    #[error("missing input {name:?}")]
+    MissingInput {
+        /// The missing input.
+        name: String,
+    },
+    /// The same input was sent twice.
+    #[error("input {name:?} is given more than once")]
+    DuplicateInput {
+        /// The repeated input.
+        name: String,
+    },
+    /// An input's datatype cannot be converted to what the model takes.
+    #[error("input {name:?} has datatype {got}, but the model takes {expected}")]
+    Datatype {
+        /// The input.
+        name: String,
+        /// The datatype sent.
+        got: DataType,
+        /// The datatype the model takes.
+        expected: DataType,
+    },
+    /// An input's shape does not fit the model's.
+    #[error("input {name:?} has shape {got:?}, but the model takes {expected:?} (-1: any size)")]
+    Shape {
+        /// The input.
+        name: String,
+        /// The shape sent.
+        got: Vec<usize>,
+        /// The shape the model takes.
+        expected: Vec<i64>,
+    },
+    /// Inputs disagree on the number of rows.
+    #[error("input {name:?} has {got} rows, but {first:?} has {expected}")]
+    RowCount {
+        /// The input.
+        name: String,
+        /// Its row count.
+        got: usize,
+        /// The first input.
+        first: String,
+        /// The first input's row count.
+        expected: usize,
+    },
+    /// The model failed while running on valid inputs.
+    #[error("model failed to run: {0}")]
+    Runtime(String),
+}

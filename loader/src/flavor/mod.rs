@@ -1,0 +1,25 @@
+//! Flavor dispatch: which of the `MLmodel`'s flavors ironflow serves the model through.
+
+pub mod onnx;
+
+use std::path::Path;
+
+use crate::error::LoadError;
+use crate::mlmodel::MlModel;
+use crate::model::LoadedModel;
+
+/// The flavors this build can serve, in order of preference.
+pub const SUPPORTED: [&str; 1] = ["onnx"];
+
+/// Loads and compiles the MLflow model in `dir`.
+pub fn load(dir: &Path) -> Result<LoadedModel, LoadError> {
+    let mlmodel = MlModel::read_dir(dir)?;
+    let signature = mlmodel.signature()?;
+    if let Some(flavor) = mlmodel.flavor::<onnx::OnnxFlavor>("onnx")? {
+        return onnx::load(dir, &flavor, mlmodel, signature);
+    }
+    Err(LoadError::UnsupportedFlavor {
+        found: mlmodel.flavors.keys().cloned().collect(),
+        supported: SUPPORTED.to_vec(),
+    })
+}

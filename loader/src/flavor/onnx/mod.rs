@@ -1,0 +1,234 @@
+//! The ONNX flavor: `flavors.onnx.data` names a `.onnx` file (plus, from mlflow 3, an
+//! external-data side file beside it), loaded with tract-onnx extended with ironflow's
+//! `ai.onnx.ml` operators, given a symbolic batch dimension, optimised once, and shared as one
+//! runnable plan by every request.
+
+mod bind;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use tract_onnx::data_resolver::FopenDataResolver;
+use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::internal::{bail, format_err, Factoid};
+use tract_onnx::tract_hir::infer::{GenericFactoid, InferenceFact};
+
+use crate::datatype::DataType;
+use crate::error::{LoadError, PredictError};
+use crate::mlmodel::{MlModel, Schema, Signature, TypedSpec};
+use crate::model::{LoadedModel, NamedTensor, Predictor, TensorInfo};
+use bind::{Binder, ModelInput};
+
+/// The `onnx` flavor block of `MLmodel`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OnnxFlavor {
+    /// The ONNX file, relative to the model directory.
+    pub data: String,
+    /// The onnx package version that saved it.
+    #[serde(default)]
+    pub onnx_version: Option<serde_yaml_ng::Value>,
+    /// Everything else (providers, session options, ...), which ironflow does not need.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_yaml_ng::Value>,
+}
+
+/// The name tract gives the symbolic batch dimension.
+const BATCH: &str = "N";
+
+/// Loads the ONNX model of an MLflow model directory.
+pub fn load(
+    dir: &Path,
+    flavor: &OnnxFlavor,
+    mlmodel: MlModel,
+    signature: Option<Signature>,
+) -> Result<LoadedModel, LoadError> {
+    let path = dir.join(&flavor.data);
+    let onnx_error = |message: String| LoadError::Onnx {
+        path: path.clone(),
+        message,
+    };
+    let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let mut onnx = tract_onnx::onnx();
+    onnx.provider = Arc::new(FopenDataResolver);
+    crate::onnx_ml::register(&mut onnx.op_register);
+    let proto = onnx
+        .proto_model_for_read(&mut bytes.as_slice())
+        .map_err(|e| onnx_error(format!("not a valid ONNX protobuf: {e}")))?;
+    let model_dir = path.parent().and_then(Path::to_str);
+    let parsed = onnx
+        .parse(&proto, model_dir)
+        .map_err(|e| onnx_error(format!("{e:#}")))?;
+    if !parsed.unresolved_inputs.is_empty() {
+        return Err(onnx_error(format!(
+            "graph uses undefined values {:?}",
+            parsed.unresolved_inputs
+        )));
+    }
+    let mut model = parsed.model;
+    let sig_inputs = signature.as_ref().and_then(|s| s.inputs.as_ref());
+    set_batch_dimension(&mut model, sig_inputs).map_err(|e| onnx_error(format!("{e:#}")))?;
+    let typed = model
+        .into_optimized()
+        .map_err(|e| onnx_error(format!("{e:#}")))?;
+
+    let inputs = describe(&typed, typed.input_outlets().map_err(|e| onnx_error(e.to_string()))?)
+        .map_err(|e| onnx_error(format!("{e:#}")))?;
+    let outputs = describe(&typed, typed.output_outlets().map_err(|e| onnx_error(e.to_string()))?)
+        .map_err(|e| onnx_error(format!("{e:#}")))?;
+    let plan = typed
+        .into_runnable()
+        .map_err(|e| onnx_error(format!("{e:#}")))?;
+
+    let binder = Binder::new(
+        inputs.iter().map(ModelInput::from_info).collect(),
+        sig_inputs,
+    );
+    let predictor = OnnxPredictor {
+        plan,
+        binder,
+        output_names: outputs.iter().map(|o| o.name.clone()).collect(),
+    };
+    Ok(LoadedModel::new(
+        mlmodel,
+        signature,
+        "onnx",
+        inputs,
+        outputs,
+        Box::new(predictor),
+    ))
+}
+
+/// The compiled plan plus what is needed to map request tensors onto its inputs.
+struct OnnxPredictor {
+    plan: Arc<TypedRunnableModel>,
+    binder: Binder,
+    output_names: Vec<String>,
+}
+
+impl Predictor for OnnxPredictor {
+    fn predict(&self, inputs: Vec<NamedTensor>) -> Result<Vec<NamedTensor>, PredictError> {
+        let bound = self.binder.bind(inputs)?;
+        let outputs = self
+            .plan
+            .run(bound.into_iter().map(TValue::from).collect())
+            .map_err(|e| PredictError::Runtime(format!("{e:#}")))?;
+        Ok(self
+            .output_names
+            .iter()
+            .zip(outputs)
+            .map(|(name, value)| NamedTensor::new(name.clone(), value.into_tensor()))
+            .collect())
+    }
+}
+
+/// Gives every input a symbolic batch dimension where the file leaves it dynamic (a `dim_param`,
+/// `-1`, or nothing at all, as skl2onnx writes), and fills other unknown dimensions and datum
+/// types from the MLflow signature's tensor specs when it has them.
+fn set_batch_dimension(model: &mut InferenceModel, signature: Option<&Schema>) -> TractResult<()> {
+    let batch = model.symbols.sym(BATCH);
+    let n_inputs = model.inputs.len();
+    for ix in 0..n_inputs {
+        let name = model.node(model.inputs[ix].node).name.clone();
+        let spec = signature_tensor(signature, &name, ix, n_inputs);
+        let fact = model.input_fact(ix)?.clone();
+        let file_dims: Option<Vec<Option<TDim>>> = if fact.shape.is_open() {
+            None
+        } else {
+            Some(
+                fact.shape
+                    .dims()
+                    .map(|d| match d {
+                        GenericFactoid::Only(d) => Some(d.clone()),
+                        GenericFactoid::Any => None,
+                    })
+                    .collect(),
+            )
+        };
+        let dims: Vec<Option<TDim>> = match (file_dims, spec) {
+            (Some(dims), _) => dims,
+            (None, Some(spec)) => spec
+                .shape
+                .iter()
+                .map(|&d| (d >= 0).then(|| TDim::from(d)))
+                .collect(),
+            (None, None) => bail!("input {name:?} has no shape in the file and none in the signature"),
+        };
+        let mut resolved: TVec<TDim> = tvec![];
+        for (axis, dim) in dims.into_iter().enumerate() {
+            let spec_dim = spec.and_then(|s| s.shape.get(axis).copied()).filter(|&d| d >= 0);
+            let dim = match dim {
+                Some(d) if d.to_i64().is_ok() => d,
+                _ if axis == 0 => TDim::Sym(batch.clone()),
+                _ => match spec_dim {
+                    Some(d) => TDim::from(d),
+                    None => bail!("input {name:?} has an unknown size on axis {axis}"),
+                },
+            };
+            resolved.push(dim);
+        }
+        let datum_type = match fact.datum_type.concretize() {
+            Some(dt) => dt,
+            None => match spec {
+                Some(spec) => spec.datatype().datum_type(),
+                None => bail!("input {name:?} has no element type"),
+            },
+        };
+        let fact = InferenceFact::dt_shape(datum_type, resolved);
+        model.set_input_fact(ix, fact)?;
+    }
+    Ok(())
+}
+
+/// The signature's tensor spec for ONNX input `ix` named `name`: by name, or by position when
+/// both the graph and the signature have a single input.
+fn signature_tensor<'a>(
+    signature: Option<&'a Schema>,
+    name: &str,
+    ix: usize,
+    n_inputs: usize,
+) -> Option<&'a crate::mlmodel::TensorSpec> {
+    let specs = &signature?.specs;
+    let tensors: Vec<&crate::mlmodel::TensorSpec> = specs
+        .iter()
+        .filter_map(|s| match s {
+            TypedSpec::Tensor(t) => Some(t),
+            TypedSpec::Column(_) => None,
+        })
+        .collect();
+    tensors
+        .iter()
+        .find(|t| t.name.as_deref() == Some(name))
+        .copied()
+        .or_else(|| (n_inputs == 1 && tensors.len() == 1 && ix == 0).then(|| tensors[0]))
+}
+
+/// Names, datatypes and shapes of a typed model's inputs or outputs.
+fn describe(model: &TypedModel, outlets: &[OutletId]) -> TractResult<Vec<TensorInfo>> {
+    outlets
+        .iter()
+        .map(|&outlet| {
+            let fact = model.outlet_fact(outlet)?;
+            let name = model
+                .outlet_label(outlet)
+                .map(str::to_owned)
+                .unwrap_or_else(|| model.node(outlet.node).name.clone());
+            let datatype = DataType::from_datum_type(fact.datum_type)
+                .ok_or_else(|| format_err!("{name:?} has element type {:?}, which the v2 protocol cannot carry", fact.datum_type))?;
+            let shape = fact
+                .shape
+                .iter()
+                .map(|d| d.to_i64().unwrap_or(-1))
+                .collect();
+            Ok(TensorInfo {
+                name,
+                datatype,
+                shape,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,22 @@
+//! ironflow's model loader: reads an MLflow model directory (the `MLmodel` file, its signature
+//! and the flavor's files) and compiles it once into a [`LoadedModel`] whose synchronous
+//! [`LoadedModel::predict`] the server calls from its blocking pool.
+//!
+//! Nothing here speaks HTTP or gRPC, and nothing here runs Python: every format is read natively.
+
+pub mod datatype;
+pub mod error;
+pub mod flavor;
+pub mod mlmodel;
+pub mod model;
+pub mod onnx_ml;
+pub mod tree;
+
+pub use datatype::DataType;
+pub use error::{LoadError, PredictError};
+pub use flavor::load;
+pub use mlmodel::{MlModel, Signature};
+pub use model::{LoadedModel, NamedTensor, TensorInfo};
+
+/// The tensor type models consume and produce (re-exported from tract).
+pub use tract_onnx::prelude::Tensor;

@@ -1,0 +1,98 @@
+//! A loaded, compiled model and the tensors that go in and out of it.
+
+use std::fmt;
+
+use crate::datatype::DataType;
+use crate::error::PredictError;
+use crate::mlmodel::{MlModel, Signature};
+use crate::Tensor;
+
+/// A named tensor, as requests carry inputs and models return outputs.
+#[derive(Debug, Clone)]
+pub struct NamedTensor {
+    /// The input or output name.
+    pub name: String,
+    /// The data.
+    pub tensor: Tensor,
+}
+
+impl NamedTensor {
+    /// Pairs a name with a tensor.
+    pub fn new(name: impl Into<String>, tensor: Tensor) -> Self {
+        Self {
+            name: name.into(),
+            tensor,
+        }
+    }
+}
+
+/// The name, datatype and shape of a model input or output (`-1` for a dimension of any size).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// The tensor name.
+    pub name: String,
+    /// Its v2 datatype.
+    pub datatype: DataType,
+    /// Its shape; `-1` marks a dimension of any size (the batch).
+    pub shape: Vec<i64>,
+}
+
+/// What a flavor compiles a model into: a synchronous, thread-safe predict function.
+///
+/// Implementations hold only immutable, prepared state, so one instance serves concurrent
+/// requests; `predict` may take milliseconds and is called off the async executor.
+pub trait Predictor: Send + Sync {
+    /// Runs the model on the request's inputs and returns its outputs in model order.
+    fn predict(&self, inputs: Vec<NamedTensor>) -> Result<Vec<NamedTensor>, PredictError>;
+}
+
+/// A model ready to serve: its MLmodel description, its signature and its compiled predictor.
+pub struct LoadedModel {
+    /// The parsed `MLmodel` file.
+    pub mlmodel: MlModel,
+    /// The parsed signature, if the model was logged with one.
+    pub signature: Option<Signature>,
+    /// The flavor the model is served through (`onnx`, ...).
+    pub flavor: &'static str,
+    /// The inputs the model runtime takes (from the model file itself).
+    pub inputs: Vec<TensorInfo>,
+    /// The outputs the model runtime returns (from the model file itself).
+    pub outputs: Vec<TensorInfo>,
+    predictor: Box<dyn Predictor>,
+}
+
+impl LoadedModel {
+    /// Wraps a flavor's compiled predictor with the model's description.
+    pub fn new(
+        mlmodel: MlModel,
+        signature: Option<Signature>,
+        flavor: &'static str,
+        inputs: Vec<TensorInfo>,
+        outputs: Vec<TensorInfo>,
+        predictor: Box<dyn Predictor>,
+    ) -> Self {
+        Self {
+            mlmodel,
+            signature,
+            flavor,
+            inputs,
+            outputs,
+            predictor,
+        }
+    }
+
+    /// Runs the model. Thread-safe; blocking (call it from a blocking pool).
+    pub fn predict(&self, inputs: Vec<NamedTensor>) -> Result<Vec<NamedTensor>, PredictError> {
+        self.predictor.predict(inputs)
+    }
+}
+
+impl fmt::Debug for LoadedModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedModel")
+            .field("flavor", &self.flavor)
+            .field("inputs", &self.inputs)
+            .field("outputs", &self.outputs)
+            .finish_non_exhaustive()
+    }
+}

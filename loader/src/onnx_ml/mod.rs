@@ -1,0 +1,17 @@
+//! The `ai.onnx.ml` operators that skl2onnx emits and tract lacks or gets wrong, registered into
+//! tract-onnx's operator table so a stock `tract_onnx::onnx()` parser can load skl2onnx exports.
+//!
+//! tract looks operators up by `op_type` alone, so registering a name here replaces tract's own
+//! builder (its `TreeEnsembleClassifier` is unusable: shared/FORMATS.md section 1a).
+
+mod post_transform;
+mod tree_ensemble;
+
+pub use post_transform::PostTransform;
+
+use tract_onnx::model::OnnxOpRegister;
+
+/// Registers ironflow's `ai.onnx.ml` operator builders, replacing tract's where both exist.
+pub fn register(reg: &mut OnnxOpRegister) {
+    tree_ensemble::register(reg);
+}
