@@ -18,5 +18,12 @@ pub use flavor::load;
 pub use mlmodel::{MlModel, Signature};
 pub use model::{LoadedModel, NamedTensor, TensorInfo};
 
-/// The tensor type models consume and produce (re-exported from tract).
-pub use tract_onnx::prelude::Tensor;
+pub use tensor::Tensor;
+
+/// The tensor types models consume and produce, re-exported from tract so the server builds
+/// tensors without depending on tract itself.
+pub mod tensor {
+    pub use tract_onnx::prelude::{
+        f16, tensor0, tensor1, tensor2, tract_ndarray as ndarray, Datum, DatumType, Tensor,
+    };
+}

@@ -4,7 +4,7 @@
 //! input cast to the threshold type, sklearn and XGBoost in `f32`, LightGBM and HGB in `f64`).
 
 use std::fmt::Debug;
-use std::ops::{Add, AddAssign, Div};
+use std::ops::{Add, AddAssign, Div, Neg};
 
 mod sealed {
     pub trait Sealed {}
@@ -26,9 +26,12 @@ pub trait Value:
     + Add<Output = Self>
     + AddAssign
     + Div<Output = Self>
+    + Neg<Output = Self>
 {
     /// Positive infinity.
     const INFINITY: Self;
+    /// Negative infinity.
+    const NEG_INFINITY: Self;
     /// Not a number: compares false with everything.
     const NAN: Self;
 
@@ -50,6 +53,7 @@ pub trait Value:
 
 impl Value for f32 {
     const INFINITY: Self = f32::INFINITY;
+    const NEG_INFINITY: Self = f32::NEG_INFINITY;
     const NAN: Self = f32::NAN;
 
     fn from_f64(v: f64) -> Self {
@@ -77,6 +81,7 @@ impl Value for f32 {
 
 impl Value for f64 {
     const INFINITY: Self = f64::INFINITY;
+    const NEG_INFINITY: Self = f64::NEG_INFINITY;
     const NAN: Self = f64::NAN;
 
     fn from_f64(v: f64) -> Self {

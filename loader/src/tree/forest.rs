@@ -1,0 +1,94 @@
+//! [`Forest`]: the compiled, immutable form of a tree ensemble (shareable across threads).
+
+use super::sets::MemberSet;
+use super::value::Value;
+
+/// Flag in [`Node::feature`]: the node tests set membership (set index in `value`).
+pub(crate) const SET: u32 = 1 << 31;
+/// Flag in [`Node::feature`]: a NaN feature value goes to `next[0]`.
+pub(crate) const NAN_FIRST: u32 = 1 << 30;
+/// Mask of the feature index in [`Node::feature`].
+pub(crate) const FEATURE: u32 = NAN_FIRST - 1;
+
+/// A compiled node: 16 bytes for `f32`. A branch goes to `next[0]` when `x[feature] <= value`
+/// (or the set holds `x`), else to `next[1]`. A leaf has `next == [itself; 2]`, feature 0 and its
+/// leaf index in the bits of `value`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C)]
+pub(crate) struct Node<T> {
+    pub(crate) value: T,
+    pub(crate) feature: u32,
+    pub(crate) next: [u32; 2],
+}
+
+/// A validated, compiled tree ensemble; build one with [`crate::tree::ForestBuilder`] and
+/// evaluate it with [`Forest::aggregate`]. Immutable, so one forest serves concurrent requests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forest<T> {
+    /// Every tree's nodes, each tree contiguous and depth first.
+    pub(crate) nodes: Vec<Node<T>>,
+    /// Compiled index of each tree's root.
+    pub(crate) roots: Vec<u32>,
+    /// Leaf `l` owns weights `leaf_start[l]..leaf_start[l + 1]`.
+    pub(crate) leaf_start: Vec<u32>,
+    pub(crate) leaf_targets: Vec<u32>,
+    pub(crate) leaf_weights: Vec<T>,
+    pub(crate) sets: Vec<MemberSet>,
+    pub(crate) n_features: usize,
+    pub(crate) n_targets: usize,
+    /// Highest feature index a branch reads (`None` when every tree is a single leaf).
+    pub(crate) max_feature: Option<usize>,
+    pub(crate) has_sets: bool,
+    pub(crate) has_nan_first: bool,
+    /// Every leaf writes every target, so every output of a non-empty forest gets a score.
+    pub(crate) covers_all_targets: bool,
+}
+
+impl<T: Value> Forest<T> {
+    pub(crate) fn empty(n_features: usize, n_targets: usize) -> Self {
+        Forest {
+            nodes: Vec::new(),
+            roots: Vec::new(),
+            leaf_start: vec![0],
+            leaf_targets: Vec::new(),
+            leaf_weights: Vec::new(),
+            sets: Vec::new(),
+            n_features,
+            n_targets,
+            max_feature: None,
+            has_sets: false,
+            has_nan_first: false,
+            covers_all_targets: true,
+        }
+    }
+
+    /// Number of trees.
+    pub fn n_trees(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// Number of outputs (targets or classes) per row.
+    pub fn n_targets(&self) -> usize {
+        self.n_targets
+    }
+
+    /// Number of features the forest was declared with.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Highest feature index any branch reads; inputs need more columns than this.
+    pub fn max_feature(&self) -> Option<usize> {
+        self.max_feature
+    }
+
+    /// Number of compiled nodes (branches and leaves reachable from the roots).
+    pub fn n_nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Number of distinct leaves.
+    pub fn n_leaves(&self) -> usize {
+        self.leaf_start.len() - 1
+    }
+}

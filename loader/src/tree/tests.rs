@@ -1,0 +1,335 @@
+//! Evaluator tests: every split mode and NaN routing against a direct reading of the node
+//! tables, aggregates, shapes, and malformed tables (errors, never panics).
+
+use super::*;
+
+/// The split semantics, read directly from the spec (onnxruntime's `x CMP t || (mtt && isnan)`).
+fn holds<T: Value>(split: &Split<T>, mtt: bool, x: T) -> bool {
+    let x64 = x.to_f64();
+    let plain = match split {
+        Split::Compare(Cmp::Leq, t) => x <= *t,
+        Split::Compare(Cmp::Lt, t) => x < *t,
+        Split::Compare(Cmp::Gte, t) => x >= *t,
+        Split::Compare(Cmp::Gt, t) => x > *t,
+        Split::Compare(Cmp::Eq, t) => x == *t,
+        Split::Compare(Cmp::Neq, t) => x != *t,
+        Split::Member(values) => values.iter().any(|v| *v == x),
+        Split::Category(cats) => !x64.is_nan() && cats.iter().any(|&c| f64::from(c) == x64.trunc()),
+    };
+    plain || (mtt && x.nan())
+}
+
+/// Walks a spec directly (recursion-free) and sums leaf weights per target.
+fn reference<T: Value>(trees: &[TreeSpec<T>], row: &[T], n_targets: usize) -> Vec<T> {
+    let mut out = vec![T::default(); n_targets];
+    for tree in trees {
+        let mut i = tree.root;
+        loop {
+            match &tree.nodes[i] {
+                TreeNode::Branch(b) => {
+                    i = if holds(&b.split, b.missing_goes_true, row[b.feature]) { b.if_true } else { b.if_false }
+                }
+                TreeNode::Leaf(ws) => {
+                    ws.iter().for_each(|w| out[w.target] += w.weight);
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One branch on feature 0 with leaves 1.0 (true) and 2.0 (false).
+fn stump<T: Value>(split: Split<T>, mtt: bool) -> TreeSpec<T> {
+    TreeSpec::new(vec![
+        TreeNode::Branch(Branch { feature: 0, split, missing_goes_true: mtt, if_true: 1, if_false: 2 }),
+        TreeNode::leaf(T::from_f64(1.0)),
+        TreeNode::leaf(T::from_f64(2.0)),
+    ])
+}
+
+fn forest<T: Value>(n_features: usize, n_targets: usize, trees: &[TreeSpec<T>]) -> Result<Forest<T>, TreeError> {
+    let mut b = ForestBuilder::new(n_features, n_targets);
+    trees.iter().for_each(|t| {
+        b.push(t.clone());
+    });
+    b.build()
+}
+
+fn probes<T: Value>(t: f64) -> Vec<T> {
+    let t = T::from_f64(t);
+    let mut xs = vec![t, t.below(), T::NAN, T::INFINITY, T::NEG_INFINITY, T::default(), -T::default()];
+    xs.extend([-1.5, 0.5, 1.0, 2.0, 1e30, -1e30].map(T::from_f64));
+    // Just above t: -below(-t).
+    if !t.nan() && t != T::INFINITY {
+        xs.push(T::from_f64(-(T::from_f64(-t.to_f64()).below()).to_f64()));
+    }
+    xs
+}
+
+fn check_modes<T: Value>() {
+    let thresholds = [0.5, -0.0, 0.0, 1.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1e-40];
+    for t in thresholds {
+        for cmp in [Cmp::Leq, Cmp::Lt, Cmp::Gte, Cmp::Gt, Cmp::Eq, Cmp::Neq] {
+            for mtt in [false, true] {
+                let split = Split::Compare(cmp, T::from_f64(t));
+                let tree = stump(split.clone(), mtt);
+                let f = forest(1, 1, std::slice::from_ref(&tree)).expect("valid stump");
+                let xs = probes::<T>(t);
+                let got = f.aggregate(&xs, xs.len(), 1, Aggregate::Sum).expect("evaluates");
+                for (x, y) in xs.iter().zip(got.values()) {
+                    let want = if holds(&split, mtt, *x) { 1.0 } else { 2.0 };
+                    assert_eq!(y.to_f64(), want, "{cmp:?} t={t} mtt={mtt} x={x:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_comparison_mode_matches_its_definition_f32() {
+    check_modes::<f32>();
+}
+
+#[test]
+fn every_comparison_mode_matches_its_definition_f64() {
+    check_modes::<f64>();
+}
+
+#[test]
+fn membership_and_categories() {
+    let xs: Vec<f64> = vec![0.0, 1.0, 2.0, 2.5, 3.0, 3.9, 7.0, -1.0, -0.5, f64::NAN, 1e9, 1e9 + 1.0];
+    for split in [
+        Split::Member(vec![1.0, 3.0, 1e9]),
+        Split::Member(vec![2.5, -1.0, f64::NAN]),
+        Split::Member(vec![]),
+        Split::Category(vec![0, 3, 7]),
+    ] {
+        for mtt in [false, true] {
+            let tree = stump(split.clone(), mtt);
+            let f = forest(1, 1, std::slice::from_ref(&tree)).expect("valid");
+            let got = f.aggregate(&xs, xs.len(), 1, Aggregate::Sum).expect("evaluates");
+            for (x, y) in xs.iter().zip(got.values()) {
+                let want = if holds(&split, mtt, *x) { 1.0 } else { 2.0 };
+                assert_eq!(*y, want, "{split:?} mtt={mtt} x={x}");
+            }
+        }
+    }
+}
+
+#[test]
+fn missing_values_follow_the_flag_whatever_the_mode() {
+    for cmp in [Cmp::Leq, Cmp::Lt, Cmp::Gte, Cmp::Gt, Cmp::Eq] {
+        for (mtt, want) in [(false, 2.0f32), (true, 1.0)] {
+            let f = forest(1, 1, &[stump(Split::Compare(cmp, 0.5f32), mtt)]).expect("valid");
+            let got = f.aggregate(&[f32::NAN], 1, 1, Aggregate::Sum).expect("evaluates");
+            assert_eq!(got.values(), &[want], "{cmp:?} mtt={mtt}");
+        }
+    }
+    // NaN != t holds, so NaN takes the true branch either way.
+    let f = forest(1, 1, &[stump(Split::Compare(Cmp::Neq, 0.5f32), false)]).expect("valid");
+    assert_eq!(f.aggregate(&[f32::NAN], 1, 1, Aggregate::Sum).expect("evaluates").values(), &[1.0]);
+}
+
+/// A small deterministic generator (no dev-dependency needed).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn unit(&mut self) -> f64 {
+        self.next() as f64 / (1u64 << 31) as f64
+    }
+}
+
+/// A random tree of mixed modes, with node ids shuffled so children come before or after parents.
+fn random_tree(rng: &mut Lcg, n_features: usize, n_targets: usize, depth: usize) -> TreeSpec<f32> {
+    fn grow(rng: &mut Lcg, nodes: &mut Vec<TreeNode<f32>>, nf: usize, nt: usize, depth: usize) -> usize {
+        let me = nodes.len();
+        nodes.push(TreeNode::Leaf(vec![]));
+        if depth == 0 || rng.below(5) == 0 {
+            let n = 1 + rng.below(nt);
+            let ws = (0..n).map(|_| LeafWeight { target: rng.below(nt), weight: rng.unit() as f32 - 0.5 });
+            nodes[me] = TreeNode::Leaf(ws.collect());
+            return me;
+        }
+        let t = (rng.unit() * 4.0 - 2.0) as f32;
+        let split = match rng.below(8) {
+            0 => Split::Compare(Cmp::Lt, t),
+            1 => Split::Compare(Cmp::Gte, t),
+            2 => Split::Compare(Cmp::Gt, t),
+            3 => Split::Member(vec![0.0, 1.0, t]),
+            4 => Split::Category(vec![0, 2]),
+            _ => Split::Compare(Cmp::Leq, t),
+        };
+        let feature = rng.below(nf);
+        let missing_goes_true = rng.below(3) == 0;
+        let if_true = grow(rng, nodes, nf, nt, depth - 1);
+        let if_false = grow(rng, nodes, nf, nt, depth - 1);
+        nodes[me] = TreeNode::Branch(Branch { feature, split, missing_goes_true, if_true, if_false });
+        me
+    }
+    let mut nodes = Vec::new();
+    grow(rng, &mut nodes, n_features, n_targets, depth);
+    // Reverse the table so the root is last and children precede parents.
+    let n = nodes.len();
+    let remap = |i: usize| n - 1 - i;
+    let nodes: Vec<_> = nodes
+        .into_iter()
+        .rev()
+        .map(|node| match node {
+            TreeNode::Branch(mut b) => {
+                b.if_true = remap(b.if_true);
+                b.if_false = remap(b.if_false);
+                TreeNode::Branch(b)
+            }
+            leaf => leaf,
+        })
+        .collect();
+    TreeSpec { nodes, root: n - 1 }
+}
+
+#[test]
+fn lockstep_walks_match_the_reference_on_random_forests() {
+    let mut rng = Lcg(42);
+    let (nf, nt) = (5, 3);
+    let trees: Vec<_> = (0..20).map(|_| random_tree(&mut rng, nf, nt, 7)).collect();
+    let f = forest(nf, nt, &trees).expect("valid");
+    for n_rows in [0, 1, 7, 8, 9, 63, 64, 65, 200] {
+        let x: Vec<f32> = (0..n_rows * nf)
+            .map(|_| match rng.below(10) {
+                0 => f32::NAN,
+                1 => rng.below(3) as f32,
+                _ => (rng.unit() * 4.0 - 2.0) as f32,
+            })
+            .collect();
+        let got = f.aggregate(&x, n_rows, nf, Aggregate::Sum).expect("evaluates");
+        assert_eq!(got.n_rows(), n_rows);
+        for r in 0..n_rows {
+            let want = reference(&trees, &x[r * nf..(r + 1) * nf], nt);
+            assert_eq!(got.row(r), &want[..], "row {r} of {n_rows}");
+        }
+    }
+}
+
+fn two_trees_two_targets() -> Vec<TreeSpec<f64>> {
+    let w = |target, weight| LeafWeight { target, weight };
+    vec![
+        TreeSpec::new(vec![
+            TreeNode::branch(0, Split::Compare(Cmp::Leq, 0.0), 1, 2),
+            TreeNode::Leaf(vec![w(0, 1.0), w(1, 10.0)]),
+            TreeNode::Leaf(vec![w(0, 3.0)]),
+        ]),
+        TreeSpec::new(vec![TreeNode::Leaf(vec![w(0, 2.0)])]),
+    ]
+}
+
+#[test]
+fn aggregates_fold_leaf_weights_per_target() {
+    let f = forest(1, 2, &two_trees_two_targets()).expect("valid");
+    let x = [-1.0, 1.0];
+    let cases = [
+        (Aggregate::Sum, [3.0, 10.0, 5.0, 0.0]),
+        (Aggregate::Average, [1.5, 5.0, 2.5, 0.0]),
+        (Aggregate::Min, [1.0, 10.0, 2.0, 0.0]),
+        (Aggregate::Max, [2.0, 10.0, 3.0, 0.0]),
+    ];
+    for (agg, want) in cases {
+        let got = f.aggregate(&x, 2, 1, agg).expect("evaluates");
+        assert_eq!(got.values(), &want, "{agg:?}");
+        assert_eq!(got.hit(0), &[true, true]);
+        assert_eq!(got.hit(1), &[true, false], "target 1 is never written for x > 0");
+    }
+}
+
+#[test]
+fn single_leaf_forests_need_no_columns() {
+    let tree = TreeSpec::new(vec![TreeNode::leaf(2.5f32)]);
+    let f = forest(0, 1, &[tree.clone(), tree]).expect("valid");
+    let got = f.aggregate(&[], 3, 0, Aggregate::Sum).expect("evaluates");
+    assert_eq!(got.values(), &[5.0, 5.0, 5.0]);
+}
+
+#[test]
+fn empty_forests_and_empty_batches() {
+    let f = forest::<f32>(3, 2, &[]).expect("no trees is valid");
+    let got = f.aggregate(&[1.0, 2.0, 3.0], 1, 3, Aggregate::Sum).expect("evaluates");
+    assert_eq!(got.values(), &[0.0, 0.0]);
+    assert_eq!(got.hit(0), &[false, false]);
+    let f = forest(1, 2, &two_trees_two_targets()).expect("valid");
+    assert_eq!(f.aggregate(&[], 0, 1, Aggregate::Max).expect("evaluates").n_rows(), 0);
+}
+
+#[test]
+fn shared_subtrees_are_allowed() {
+    // Both branches of the root reach node 1.
+    let tree = TreeSpec::new(vec![
+        TreeNode::branch(0, Split::Compare(Cmp::Leq, 0.0f32), 1, 1),
+        TreeNode::branch(1, Split::Compare(Cmp::Leq, 0.0), 2, 3),
+        TreeNode::leaf(1.0),
+        TreeNode::leaf(2.0),
+    ]);
+    let f = forest(2, 1, &[tree]).expect("a DAG is valid");
+    let got = f.aggregate(&[5.0, -1.0, -5.0, 1.0], 2, 2, Aggregate::Sum).expect("evaluates");
+    assert_eq!(got.values(), &[1.0, 2.0]);
+    assert_eq!(f.n_leaves(), 2);
+}
+
+#[test]
+fn inputs_that_do_not_fit_are_errors() {
+    let f = forest(3, 1, &[stump(Split::Compare(Cmp::Leq, 0.5f32), false)]).expect("valid");
+    assert_eq!(f.max_feature(), Some(0));
+    assert_eq!(
+        f.aggregate(&[1.0, 2.0], 1, 3, Aggregate::Sum),
+        Err(TreeError::InputShape { len: 2, n_rows: 1, n_cols: 3 })
+    );
+    assert_eq!(f.aggregate(&[], 2, 0, Aggregate::Sum), Err(TreeError::TooFewFeatures { n_cols: 0, max_feature: 0 }));
+}
+
+#[test]
+fn malformed_tables_are_errors_naming_tree_and_node() {
+    let ok = stump(Split::Compare(Cmp::Leq, 0.5f32), false);
+    let leaf = || TreeNode::leaf(1.0f32);
+    let branch = |f, t, e| TreeNode::branch(f, Split::Compare(Cmp::Leq, 0.0f32), t, e);
+    let cases: Vec<(TreeSpec<f32>, TreeError)> = vec![
+        (TreeSpec::new(vec![]), TreeError::EmptyTree { tree: 1 }),
+        (TreeSpec { nodes: vec![leaf()], root: 3 }, TreeError::RootOutOfRange { tree: 1, root: 3, n_nodes: 1 }),
+        (
+            TreeSpec::new(vec![branch(0, 1, 9), leaf()]),
+            TreeError::ChildOutOfRange { tree: 1, node: 0, side: "false", child: 9, n_nodes: 2 },
+        ),
+        (TreeSpec::new(vec![branch(0, 0, 1), leaf()]), TreeError::Cycle { tree: 1, node: 0 }),
+        (TreeSpec::new(vec![branch(0, 1, 2), leaf(), branch(1, 0, 1)]), TreeError::Cycle { tree: 1, node: 0 }),
+        (
+            TreeSpec::new(vec![branch(7, 1, 1), leaf()]),
+            TreeError::FeatureOutOfRange { tree: 1, node: 0, feature: 7, n_features: 2 },
+        ),
+        (
+            TreeSpec::new(vec![TreeNode::Leaf(vec![LeafWeight { target: 4, weight: 1.0 }])]),
+            TreeError::TargetOutOfRange { tree: 1, node: 0, target: 4, n_targets: 1 },
+        ),
+    ];
+    for (bad, want) in cases {
+        let got = forest(2, 1, &[ok.clone(), bad.clone()]);
+        assert_eq!(got.as_ref().err(), Some(&want), "{bad:?}");
+        assert!(!want.to_string().is_empty());
+    }
+}
+
+#[test]
+fn unreachable_nodes_are_ignored() {
+    // Node 3 is garbage but nothing reaches it.
+    let tree = TreeSpec::new(vec![
+        TreeNode::branch(0, Split::Compare(Cmp::Leq, 0.0f32), 1, 2),
+        TreeNode::leaf(1.0),
+        TreeNode::leaf(2.0),
+        TreeNode::branch(0, Split::Compare(Cmp::Leq, 0.0), 3, 3),
+    ]);
+    let f = forest(1, 1, &[tree]).expect("valid");
+    assert_eq!(f.n_nodes(), 3);
+}

@@ -1,0 +1,97 @@
+//! The v2 / Open Inference Protocol JSON messages and their conversion to and from the loader's
+//! tensors, following MLServer's conventions where the protocol leaves a choice.
+
+mod decode;
+mod encode;
+mod elements;
+
+pub use decode::{decode_input, DecodeError};
+pub use encode::encode_output;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+/// Parameters of a request, an input, an output or a response: string, number or bool values.
+pub type Parameters = BTreeMap<String, Value>;
+
+/// `POST /v2/models/{name}/infer` body.
+#[derive(Debug, Deserialize)]
+pub struct InferRequest {
+    /// Request id, echoed in the response.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Request parameters.
+    #[serde(default)]
+    pub parameters: Option<Parameters>,
+    /// The input tensors.
+    pub inputs: Vec<RequestInput>,
+    /// Requested outputs (accepted; every output is returned, as MLServer does).
+    #[serde(default)]
+    pub outputs: Option<Vec<RequestOutput>>,
+}
+
+/// One input tensor of a request. `data` is kept raw until the datatype is known, then parsed
+/// straight into a typed buffer.
+#[derive(Debug, Deserialize)]
+pub struct RequestInput {
+    /// The input name.
+    pub name: String,
+    /// Its shape.
+    pub shape: Vec<i64>,
+    /// Its v2 datatype name.
+    pub datatype: String,
+    /// Input parameters.
+    #[serde(default)]
+    pub parameters: Option<Parameters>,
+    /// The elements, flat or nested, row-major.
+    pub data: Box<RawValue>,
+}
+
+/// A requested output.
+#[derive(Debug, Deserialize)]
+pub struct RequestOutput {
+    /// The output name.
+    pub name: String,
+    /// Output parameters.
+    #[serde(default)]
+    pub parameters: Option<Parameters>,
+}
+
+/// The inference response.
+#[derive(Debug, Serialize)]
+pub struct InferResponse {
+    /// The model that answered.
+    pub model_name: String,
+    /// Its version, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_version: Option<String>,
+    /// The request id, or a generated UUID.
+    pub id: String,
+    /// Response parameters (`content_type`).
+    pub parameters: Parameters,
+    /// The output tensors.
+    pub outputs: Vec<ResponseOutput>,
+}
+
+/// One output tensor of a response.
+#[derive(Debug, Serialize)]
+pub struct ResponseOutput {
+    /// The output name.
+    pub name: String,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Its v2 datatype.
+    pub datatype: &'static str,
+    /// Output parameters (`content_type`).
+    pub parameters: Parameters,
+    /// The elements, flat, row-major; NaN as `null`.
+    pub data: encode::OutputData,
+}
+
+/// The `content_type` parameter of a parameter map, if set.
+pub fn content_type(parameters: Option<&Parameters>) -> Option<&str> {
+    parameters?.get("content_type")?.as_str()
+}

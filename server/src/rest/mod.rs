@@ -1,0 +1,56 @@
+//! The v2 REST API (KServe Open Inference Protocol), with MLServer's paths and error bodies.
+
+mod body;
+mod health;
+mod models;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::error::ServeError;
+use crate::state::AppState;
+
+/// Builds the REST router.
+pub fn router(state: AppState) -> Router {
+    let limit = state.max_body_bytes;
+    Router::new()
+        .route("/v2", get(health::server_metadata))
+        .route("/v2/health/live", get(health::live))
+        .route("/v2/health/ready", get(health::ready))
+        .route("/v2/models/{name}", get(models::metadata))
+        .route("/v2/models/{name}/ready", get(health::model_ready))
+        .route("/v2/models/{name}/infer", post(models::infer))
+        .route("/v2/models/{name}/versions/{version}", get(models::version_metadata))
+        .route(
+            "/v2/models/{name}/versions/{version}/ready",
+            get(health::model_version_ready),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/infer",
+            post(models::version_infer),
+        )
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+        )
+        .with_state(state)
+}
+
+async fn route_not_found(uri: Uri) -> ServeError {
+    ServeError::RouteNotFound(uri.path().to_owned())
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ServeError {
+    ServeError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+}

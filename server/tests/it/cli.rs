@@ -1,0 +1,79 @@
+//! The `ironflow` binary itself: `serve` exits non-zero with one clear message on a model that
+//! cannot load, and exits 0 after SIGTERM.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::example;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+#[test]
+fn a_model_that_cannot_load_exits_non_zero_naming_the_file() {
+    let dir = tempdir("broken");
+    std::fs::write(dir.join("MLmodel"), "flavors:\n  onnx:\n    data: model.onnx\n").expect("write");
+    std::fs::write(dir.join("model.onnx"), b"\x08\x07\x12\x04trunc").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_ironflow"))
+        .args(["serve", dir.to_str().expect("utf8"), "--http-port", &free_port().to_string()])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("model.onnx"), "{stderr}");
+
+    let missing = Command::new(env!("CARGO_BIN_EXE_ironflow"))
+        .args(["serve", "/nonexistent/model"])
+        .output()
+        .expect("run");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("MLmodel"));
+}
+
+#[test]
+fn sigterm_stops_the_server_with_exit_0() {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ironflow"))
+        .args(["serve", example("iris-logreg-onnx").join("model").to_str().expect("utf8")])
+        .env("MLSERVER_HTTP_PORT", port.to_string())
+        .env("MLSERVER_MODEL_NAME", "iris")
+        .env("MLSERVER_HOST", "127.0.0.1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let url = format!("127.0.0.1:{port}");
+    loop {
+        if let Ok(mut stream) = std::net::TcpStream::connect(&url) {
+            use std::io::Write;
+            let _ = stream.write_all(b"GET /v2/models/iris/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut reply = String::new();
+            let _ = stream.read_to_string(&mut reply);
+            if reply.starts_with("HTTP/1.1 200") {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "server not ready in 30s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0));
+    let mut stderr = String::new();
+    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("read");
+    assert!(stderr.contains("model loaded"), "{stderr}");
+}
+
+fn tempdir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ironflow-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    dir
+}
