@@ -497,7 +497,12 @@ def f32(a) -> np.ndarray:
 def skl(model, initial_types, **kw) -> onnx.ModelProto:
     # a fixed graph name (skl2onnx's default is a random uuid) keeps model.onnx byte-stable
     kw.setdefault("name", type(model).__name__)
-    return convert_sklearn(model, initial_types=initial_types, **kw)
+    m = convert_sklearn(model, initial_types=initial_types, **kw)
+    # skl2onnx lists opset_import in set order (varies with hash seed); sort it, same content
+    ops = sorted((o.domain, o.version) for o in m.opset_import)
+    del m.opset_import[:]
+    m.opset_import.extend(helper.make_opsetid(d, v) for d, v in ops)
+    return m
 
 
 def diabetes():
@@ -744,13 +749,14 @@ def case_hgb_regressor():
     rows[3, 8] = np.nan
     rows[7, 5] = np.nan
     m = skl(hgb, [("float_input", FloatTensorType([None, 10]))])
-    info_ops = sorted({n.op_type for n in m.graph.node})
+    info_ops = ", ".join(sorted({f"{n.domain or 'ai.onnx'}:{n.op_type}" for n in m.graph.node}))
+    ml_opset = {o.domain: o.version for o in m.opset_import}.get("ai.onnx.ml")
     save_case(
         "hgb-regressor-onnx", m, {"float_input": rows},
         estimator="skl2onnx(HistGradientBoostingRegressor(max_iter=15, max_depth=4))",
         data="sklearn.datasets.load_diabetes, float32, ~10% of training cells set to NaN "
              "(seed 308); request rows keep their NaNs and have 4 more",
-        notes=f"skl2onnx 1.20 emits {info_ops} (ai.onnx.ml TreeEnsembleRegressor, not the opset-5 "
+        notes=f"skl2onnx 1.20 emits {info_ops} (ai.onnx.ml opset {ml_opset}; not the opset-5 "
               "TreeEnsemble) with nodes_missing_value_tracks_true set where sklearn sends missing "
               "values left, aggregate SUM and base_values (the baseline prediction). generate.py "
               "casts skl2onnx's bool missing-value flags to int (skl2onnx 1.20 + onnx 1.23 "
