@@ -95,7 +95,9 @@ impl DataType {
 
     /// The datatype of a tract datum type, if the protocol has one.
     pub fn from_datum_type(dt: DatumType) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.datum_type() == dt.unquantized())
+        Self::ALL
+            .into_iter()
+            .find(|d| d.datum_type() == dt.unquantized())
     }
 
     /// The datatype of a numpy dtype name as MLflow writes it in tensor specs (`"float32"`, `"int64"`, `"object"`, ...).

@@ -62,7 +62,10 @@ impl LoadError {
     /// Attaches the `MLmodel` path to a parse error that lacks it.
     pub fn at(self, path: &Path) -> Self {
         match self {
-            Self::MlModel { path: None, message } => Self::MlModel {
+            Self::MlModel {
+                path: None,
+                message,
+            } => Self::MlModel {
                 path: Some(path.to_owned()),
                 message,
             },

@@ -85,6 +85,10 @@ impl IntoResponse for ServeError {
         } else {
             tracing::debug!(%status, "{self}");
         }
-        (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
     }
 }

@@ -54,7 +54,12 @@ pub async fn load_state(args: &ServeArgs) -> anyhow::Result<AppState> {
     let model = tokio::task::spawn_blocking(move || ironflow_loader::load(&dir))
         .await
         .context("model loading task failed")?
-        .with_context(|| format!("cannot load model {name:?} from {}", args.model_dir.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot load model {name:?} from {}",
+                args.model_dir.display()
+            )
+        })?;
     tracing::info!(
         model = %name,
         flavor = model.flavor,

@@ -61,7 +61,11 @@ impl ModelMetadata {
     }
 }
 
-fn describe_side(schema: Option<&Schema>, prefix: &str, graph: &[TensorInfo]) -> Vec<MetadataTensor> {
+fn describe_side(
+    schema: Option<&Schema>,
+    prefix: &str,
+    graph: &[TensorInfo],
+) -> Vec<MetadataTensor> {
     match schema {
         Some(schema) => schema
             .specs

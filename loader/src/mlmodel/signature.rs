@@ -236,8 +236,9 @@ impl TypedSpec {
                 Some(Value::Array(dims)) => dims
                     .iter()
                     .map(|d| {
-                        d.as_i64()
-                            .ok_or_else(|| sig_error(at, format!("shape dimension {d} is not an integer")))
+                        d.as_i64().ok_or_else(|| {
+                            sig_error(at, format!("shape dimension {d} is not an integer"))
+                        })
                     })
                     .collect::<Result<_, _>>()?,
                 _ => vec![-1],
@@ -255,7 +256,15 @@ impl TypedSpec {
             required: required_flag(Some(obj)),
             extra: without(
                 obj,
-                &["name", "type", "required", "optional", "items", "properties", "values"],
+                &[
+                    "name",
+                    "type",
+                    "required",
+                    "optional",
+                    "items",
+                    "properties",
+                    "values",
+                ],
             ),
         }))
     }
@@ -301,7 +310,9 @@ impl ParamsSchema {
         let mut params = Vec::with_capacity(list.len());
         for (i, p) in list.iter().enumerate() {
             let at = format!("params[{i}]");
-            let obj = p.as_object().ok_or_else(|| sig_error(&at, "expected a JSON object"))?;
+            let obj = p
+                .as_object()
+                .ok_or_else(|| sig_error(&at, "expected a JSON object"))?;
             let name = obj
                 .get("name")
                 .and_then(Value::as_str)
@@ -334,7 +345,9 @@ fn required_flag(obj: Option<&Map<String, Value>>) -> bool {
     if let Some(required) = obj.get("required").and_then(Value::as_bool) {
         return required;
     }
-    !obj.get("optional").and_then(Value::as_bool).unwrap_or(false)
+    !obj.get("optional")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 fn parse_doc(text: Option<&str>, at: &str) -> Result<Option<Value>, LoadError> {

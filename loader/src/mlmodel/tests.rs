@@ -128,7 +128,12 @@ fn unknown_fields_and_newer_types_are_accepted() {
     assert_eq!(model.mlflow_version.as_deref(), Some("4.0"));
     assert!(model.extra.contains_key("some_future_top_level"));
     assert_eq!(
-        model.pyfunc().expect("pyfunc").expect("some").predict_fn.as_deref(),
+        model
+            .pyfunc()
+            .expect("pyfunc")
+            .expect("some")
+            .predict_fn
+            .as_deref(),
         Some("predict_proba")
     );
     let sig = model.signature().expect("sig").expect("some");
@@ -139,7 +144,10 @@ fn unknown_fields_and_newer_types_are_accepted() {
     assert!(!cols[1].required, "optional: true means not required");
     assert!(cols[2].required, "absent means required");
     assert_eq!(cols[2].ty.datatype(), DataType::Int64);
-    assert_eq!(cols[3].ty, ColType::Array(Box::new(ColType::Scalar("double".into()))));
+    assert_eq!(
+        cols[3].ty,
+        ColType::Array(Box::new(ColType::Scalar("double".into())))
+    );
     match &cols[4].ty {
         ColType::Object(props) => {
             assert_eq!(props.len(), 2);
@@ -149,7 +157,10 @@ fn unknown_fields_and_newer_types_are_accepted() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(cols[5].ty, ColType::Map(Box::new(ColType::Scalar("double".into()))));
+    assert_eq!(
+        cols[5].ty,
+        ColType::Map(Box::new(ColType::Scalar("double".into())))
+    );
     assert_eq!(cols[6].ty, ColType::Any);
     assert_eq!(cols[7].ty.datatype(), DataType::Bytes);
     assert_eq!(cols[8].ty, ColType::Scalar("a_type_from_the_future".into()));
@@ -176,10 +187,16 @@ fn a_model_without_signature_loads() {
 #[test]
 fn broken_signatures_are_errors_naming_the_field() {
     let bad_json = "signature:\n  inputs: '[{\"type\": '\n";
-    let err = MlModel::parse(bad_json).expect("yaml").signature().expect_err("bad json");
+    let err = MlModel::parse(bad_json)
+        .expect("yaml")
+        .signature()
+        .expect_err("bad json");
     assert!(err.to_string().contains("inputs"), "{err}");
     let no_type = "signature:\n  outputs: '[{\"name\": \"x\"}]'\n";
-    let err = MlModel::parse(no_type).expect("yaml").signature().expect_err("no type");
+    let err = MlModel::parse(no_type)
+        .expect("yaml")
+        .signature()
+        .expect_err("no type");
     assert!(err.to_string().contains("outputs[0]"), "{err}");
     assert!(MlModel::parse("flavors: [not, a, map]").is_err());
 }

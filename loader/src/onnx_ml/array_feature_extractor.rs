@@ -3,7 +3,12 @@
 //! giving `X`'s shape with the last dim replaced by the number of indices (`[1, n]` for a rank-1
 //! `X`), for any element type including strings, and rejects indices outside `[0, last dim)`
 //! (`onnxruntime/core/providers/cpu/ml/array_feature_extractor.cc`).
+//!
+//! One deliberate difference: onnxruntime fails on an empty `Y`, which happens when the indices
+//! are computed from an empty batch (ArgMax over 0 rows feeding this op); ironflow selects
+//! nothing and answers an empty tensor, so a 0-row request gets a 0-row answer.
 
+use super::batch::wire_int64_inputs;
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
@@ -61,7 +66,6 @@ impl Expansion for ArrayFeatureExtractor {
         check_input_arity(inputs, 2)?;
         check_output_arity(outputs, 1)?;
         s.equals(&inputs[0].datum_type, &outputs[0].datum_type)?;
-        s.equals(&inputs[1].datum_type, DatumType::I64)?;
         s.given_2(&inputs[0].shape, &inputs[1].shape, move |s, x, y| {
             let n = y.iter().fold(1.to_dim(), |acc, d| acc * d.clone());
             s.equals(&outputs[0].shape, output_shape(&x, n))
@@ -75,7 +79,8 @@ impl Expansion for ArrayFeatureExtractor {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        model.wire_node(prefix, self.clone(), inputs)
+        let inputs = wire_int64_inputs(prefix, model, inputs)?;
+        model.wire_node(prefix, self.clone(), &inputs)
     }
 }
 
@@ -92,11 +97,13 @@ impl EvalOp for ArrayFeatureExtractor {
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let (x, y) = args_2!(inputs);
-        ensure!(x.rank() > 0, "ArrayFeatureExtractor: X input has empty dimensions");
+        ensure!(
+            x.rank() > 0,
+            "ArrayFeatureExtractor: X input has empty dimensions"
+        );
         let stride = x.shape()[x.rank() - 1];
         let y = y.cast_to::<i64>()?;
         let raw = y.try_as_plain_ram()?.as_slice::<i64>()?;
-        ensure!(!raw.is_empty(), "ArrayFeatureExtractor: Y has no indices");
         let indices = raw
             .iter()
             .enumerate()
@@ -121,18 +128,30 @@ impl EvalOp for ArrayFeatureExtractor {
 impl TypedOp for ArrayFeatureExtractor {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         let (x, y) = (inputs[0], inputs[1]);
-        ensure!(x.rank() > 0, "ArrayFeatureExtractor: X input has empty dimensions");
+        ensure!(
+            x.rank() > 0,
+            "ArrayFeatureExtractor: X input has empty dimensions"
+        );
         ensure!(
             matches!(
                 x.datum_type,
-                DatumType::F32 | DatumType::F64 | DatumType::I64 | DatumType::I32 | DatumType::String
+                DatumType::F32
+                    | DatumType::F64
+                    | DatumType::I64
+                    | DatumType::I32
+                    | DatumType::String
             ),
             "ArrayFeatureExtractor does not take {:?} inputs",
             x.datum_type
         );
-        ensure!(y.datum_type == DatumType::I64, "ArrayFeatureExtractor indices must be int64");
+        ensure!(
+            y.datum_type == DatumType::I64,
+            "ArrayFeatureExtractor indices must be int64"
+        );
         let x_shape: TVec<TDim> = x.shape.iter().cloned().collect();
-        Ok(tvec!(x.datum_type.fact(output_shape(&x_shape, y.shape.volume()))))
+        Ok(tvec!(x
+            .datum_type
+            .fact(output_shape(&x_shape, y.shape.volume()))))
     }
 
     as_op!();
@@ -144,11 +163,18 @@ mod tests {
     use tract_onnx::prelude::*;
 
     fn extract(x: Tensor, y: Tensor) -> TractResult<Tensor> {
-        Ok(NodeModel::new("ArrayFeatureExtractor", vec![]).batched(1).run(vec![x, y])?.remove(0))
+        Ok(NodeModel::new("ArrayFeatureExtractor", vec![])
+            .batched(1)
+            .run(vec![x, y])?
+            .remove(0))
     }
 
     fn x() -> Tensor {
-        f32s(&[[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0], [8.0, 9.0, 10.0, 11.0]])
+        f32s(&[
+            [0.0, 1.0, 2.0, 3.0],
+            [4.0, 5.0, 6.0, 7.0],
+            [8.0, 9.0, 10.0, 11.0],
+        ])
     }
 
     #[test]
@@ -157,7 +183,11 @@ mod tests {
         let expected = f32s(&[[2.0, 0.0], [6.0, 4.0], [10.0, 8.0]]);
         assert_close(&extract(x(), tensor1(&[2i64, 0]))?, &expected, 0.0);
         assert_close(&extract(x(), tensor2(&[[2i64, 0]]))?, &expected, 0.0);
-        assert_close(&extract(x(), tensor0(1i64))?, &f32s(&[[1.0], [5.0], [9.0]]), 0.0);
+        assert_close(
+            &extract(x(), tensor0(1i64))?,
+            &f32s(&[[1.0], [5.0], [9.0]]),
+            0.0,
+        );
         Ok(())
     }
 
@@ -171,15 +201,27 @@ mod tests {
     #[test]
     fn strings_and_int64s() -> TractResult<()> {
         let s = strs(&[2, 3], &["a", "b", "c", "d", "e", "f"]);
-        assert_eq!(extract(s, tensor1(&[2i64, 0]))?, strs(&[2, 2], &["c", "a", "f", "d"]));
-        assert_eq!(extract(tensor2(&[[1i64, 2, 3]]), tensor1(&[2i64, 0]))?, tensor2(&[[3i64, 1]]));
+        assert_eq!(
+            extract(s, tensor1(&[2i64, 0]))?,
+            strs(&[2, 2], &["c", "a", "f", "d"])
+        );
+        assert_eq!(
+            extract(tensor2(&[[1i64, 2, 3]]), tensor1(&[2i64, 0]))?,
+            tensor2(&[[3i64, 1]])
+        );
         Ok(())
     }
 
     #[test]
-    fn rejects_out_of_range_and_empty_indices() {
+    fn empty_indices_select_nothing() -> TractResult<()> {
+        let out = extract(x(), tensor1::<i64>(&[]))?;
+        assert_eq!(out.shape(), &[3, 0]);
+        Ok(())
+    }
+
+    #[test]
+    fn rejects_out_of_range_indices() {
         assert!(extract(x(), tensor1(&[-1i64])).is_err());
         assert!(extract(x(), tensor1(&[4i64])).is_err());
-        assert!(extract(x(), tensor1::<i64>(&[])).is_err());
     }
 }

@@ -45,5 +45,27 @@ pub fn as_f32<'a>(op: &str, input: &'a Tensor) -> TractResult<std::borrow::Cow<'
 
 /// Whether an input type is one the scoring kernels accept (and cast to f32).
 pub fn is_numeric_input(dt: DatumType) -> bool {
-    matches!(dt, DatumType::F32 | DatumType::F64 | DatumType::I64 | DatumType::I32)
+    matches!(
+        dt,
+        DatumType::F32 | DatumType::F64 | DatumType::I64 | DatumType::I32
+    )
+}
+
+/// Casts TDim inputs to int64. tract types ONNX int64 tensors that may be shapes (the output of
+/// `Cast(to=INT64)` for instance) as TDim, which the ai.onnx.ml kernels read as plain int64.
+pub fn wire_int64_inputs(
+    prefix: &str,
+    model: &mut TypedModel,
+    inputs: &[OutletId],
+) -> TractResult<TVec<OutletId>> {
+    let mut wired = tvec![];
+    for (ix, &input) in inputs.iter().enumerate() {
+        if model.outlet_fact(input)?.datum_type == DatumType::TDim {
+            let cast = tract_onnx::tract_core::ops::cast::cast(DatumType::I64);
+            wired.push(model.wire_node(format!("{prefix}.input_{ix}_as_i64"), cast, &[input])?[0]);
+        } else {
+            wired.push(input);
+        }
+    }
+    Ok(wired)
 }

@@ -2,6 +2,7 @@
 //! elsewhere, failing on NaN inputs as onnxruntime does
 //! (`onnxruntime/core/providers/cpu/ml/binarizer.cc`).
 
+use super::batch::wire_int64_inputs;
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
@@ -40,7 +41,7 @@ impl Binarizer {
             }
             y.push(if *v > threshold { T::one() } else { T::zero() });
         }
-        Ok(tensor1(&y).into_shape(input.shape())?)
+        tensor1(&y).into_shape(input.shape())
     }
 }
 
@@ -68,7 +69,8 @@ impl Expansion for Binarizer {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        model.wire_node(prefix, self.clone(), inputs)
+        let inputs = wire_int64_inputs(prefix, model, inputs)?;
+        model.wire_node(prefix, self.clone(), &inputs)
     }
 }
 

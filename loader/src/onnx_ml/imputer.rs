@@ -3,6 +3,7 @@
 //! one value per feature or a single value for all, as onnxruntime does
 //! (`onnxruntime/core/providers/cpu/ml/imputer.cc`).
 
+use super::batch::wire_int64_inputs;
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
@@ -16,8 +17,12 @@ fn imputer(
     _ctx: &ParsingContext,
     node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
-    let floats: Vec<f32> = node.get_attr_opt_vec("imputed_value_floats")?.unwrap_or_default();
-    let ints: Vec<i64> = node.get_attr_opt_vec("imputed_value_int64s")?.unwrap_or_default();
+    let floats: Vec<f32> = node
+        .get_attr_opt_vec("imputed_value_floats")?
+        .unwrap_or_default();
+    let ints: Vec<i64> = node
+        .get_attr_opt_vec("imputed_value_int64s")?
+        .unwrap_or_default();
     ensure!(
         floats.is_empty() != ints.is_empty(),
         "Imputer needs exactly one of imputed_value_floats and imputed_value_int64s"
@@ -98,7 +103,8 @@ impl Expansion for Imputer {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        model.wire_node(prefix, self.clone(), inputs)
+        let inputs = wire_int64_inputs(prefix, model, inputs)?;
+        model.wire_node(prefix, self.clone(), &inputs)
     }
 }
 
@@ -130,7 +136,9 @@ impl EvalOp for Imputer {
             });
             tensor1(&y)
         } else {
-            let y = impute(x.as_slice::<i64>()?, stride, &self.ints, |v| v == self.replaced_int);
+            let y = impute(x.as_slice::<i64>()?, stride, &self.ints, |v| {
+                v == self.replaced_int
+            });
             tensor1(&y)
         };
         Ok(tvec!(output.into_shape(shape)?.into_tvalue()))
@@ -159,7 +167,10 @@ mod tests {
         // onnxruntime 1.32
         let out = NodeModel::new(
             "Imputer",
-            vec![floats("imputed_value_floats", &[9.0, 8.0, 7.0]), float("replaced_value_float", NAN)],
+            vec![
+                floats("imputed_value_floats", &[9.0, 8.0, 7.0]),
+                float("replaced_value_float", NAN),
+            ],
         )
         .run(vec![f32s(&[[NAN, 1.0, 2.0], [3.0, NAN, 0.0]])])?;
         assert_close(&out[0], &f32s(&[[9.0, 1.0, 2.0], [3.0, 8.0, 0.0]]), 0.0);
@@ -179,7 +190,10 @@ mod tests {
     fn value_count_other_than_features_uses_the_first() -> TractResult<()> {
         let out = NodeModel::new(
             "Imputer",
-            vec![floats("imputed_value_floats", &[9.0, 8.0]), float("replaced_value_float", NAN)],
+            vec![
+                floats("imputed_value_floats", &[9.0, 8.0]),
+                float("replaced_value_float", NAN),
+            ],
         )
         .run(vec![f32s(&[[NAN, 1.0, NAN]])])?;
         assert_close(&out[0], &f32s(&[[9.0, 1.0, 9.0]]), 0.0);
@@ -190,7 +204,10 @@ mod tests {
     fn int64_values() -> TractResult<()> {
         let out = NodeModel::new(
             "Imputer",
-            vec![ints("imputed_value_int64s", &[7, 8, 9]), int("replaced_value_int64", 0)],
+            vec![
+                ints("imputed_value_int64s", &[7, 8, 9]),
+                int("replaced_value_int64", 0),
+            ],
         )
         .run(vec![tensor2(&[[1i64, 0, 2], [0, 5, 0]])])?;
         assert_eq!(out[0], tensor2(&[[1i64, 8, 2], [7, 5, 9]]));
@@ -201,7 +218,10 @@ mod tests {
     fn rank_one_input_is_one_row() -> TractResult<()> {
         let out = NodeModel::new(
             "Imputer",
-            vec![floats("imputed_value_floats", &[9.0, 8.0, 7.0]), float("replaced_value_float", NAN)],
+            vec![
+                floats("imputed_value_floats", &[9.0, 8.0, 7.0]),
+                float("replaced_value_float", NAN),
+            ],
         )
         .run(vec![tensor1(&[1.0f32, NAN, NAN])])?;
         assert_close(&out[0], &tensor1(&[1.0f32, 8.0, 7.0]), 0.0);
@@ -210,9 +230,16 @@ mod tests {
 
     #[test]
     fn rejects_both_value_kinds_and_wrong_input_types() {
-        let both = vec![floats("imputed_value_floats", &[1.0]), ints("imputed_value_int64s", &[1])];
-        assert!(NodeModel::new("Imputer", both).run(vec![f32s(&[[1.0]])]).is_err());
+        let both = vec![
+            floats("imputed_value_floats", &[1.0]),
+            ints("imputed_value_int64s", &[1]),
+        ];
+        assert!(NodeModel::new("Imputer", both)
+            .run(vec![f32s(&[[1.0]])])
+            .is_err());
         let floats_only = vec![floats("imputed_value_floats", &[1.0])];
-        assert!(NodeModel::new("Imputer", floats_only).run(vec![tensor2(&[[1i64]])]).is_err());
+        assert!(NodeModel::new("Imputer", floats_only)
+            .run(vec![tensor2(&[[1i64]])])
+            .is_err());
     }
 }

@@ -18,13 +18,18 @@ impl ClassLabels {
     /// Reads the labels from `ints_attr` or `classlabels_strings`. Exactly one must be non-empty.
     pub fn parse(node: &NodeProto, ints_attr: &str) -> TractResult<Self> {
         let ints: Vec<i64> = node.get_attr_opt_vec(ints_attr)?.unwrap_or_default();
-        let strings: Vec<String> = node.get_attr_opt_vec("classlabels_strings")?.unwrap_or_default();
+        let strings: Vec<String> = node
+            .get_attr_opt_vec("classlabels_strings")?
+            .unwrap_or_default();
         match (ints.is_empty(), strings.is_empty()) {
             (false, true) => Ok(ClassLabels::Ints(ints)),
             (true, false) => Ok(ClassLabels::Strings(strings)),
             (true, true) => bail!("{} needs {ints_attr} or classlabels_strings", node.op_type),
             (false, false) => {
-                bail!("{} has both {ints_attr} and classlabels_strings", node.op_type)
+                bail!(
+                    "{} has both {ints_attr} and classlabels_strings",
+                    node.op_type
+                )
             }
         }
     }
@@ -64,6 +69,18 @@ impl ClassLabels {
     }
 }
 
+/// Index of the first highest value (`std::max_element`), the winning class of a row of
+/// scores or votes. 0 for an empty row.
+pub fn first_max<T: PartialOrd>(row: &[T]) -> usize {
+    let mut best = 0;
+    for (ix, v) in row.iter().enumerate().skip(1) {
+        if *v > row[best] {
+            best = ix;
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,8 +89,18 @@ mod tests {
     fn picks_labels_by_class() -> TractResult<()> {
         let labels = ClassLabels::Strings(vec!["a".into(), "b".into()]);
         let t = labels.pick(&[1, 0, 1])?;
-        assert_eq!(t.to_plain_array_view::<String>()?.as_slice(), Some(&["b".to_string(), "a".into(), "b".into()][..]));
+        assert_eq!(
+            t.to_plain_array_view::<String>()?.as_slice(),
+            Some(&["b".to_string(), "a".into(), "b".into()][..])
+        );
         assert!(labels.pick(&[2]).is_err());
         Ok(())
+    }
+
+    #[test]
+    fn first_max_keeps_the_first_of_ties() {
+        assert_eq!(first_max(&[1.0f32, 3.0, 3.0]), 1);
+        assert_eq!(first_max(&[2usize, 2, 1]), 0);
+        assert_eq!(first_max::<f32>(&[]), 0);
     }
 }

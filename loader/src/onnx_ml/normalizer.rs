@@ -3,6 +3,7 @@
 //! norm for `L2`, and leaves rows whose norm is 0 unchanged
 //! (`onnxruntime/core/providers/cpu/ml/normalizer.cc`). Inputs have rank 1 or 2; output is f32.
 
+use super::batch::wire_int64_inputs;
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
@@ -131,13 +132,16 @@ impl Normalizer {
                 self.normalize_row(x, y);
             }
         }
-        Ok(tensor1(&y).into_shape(input.shape())?)
+        tensor1(&y).into_shape(input.shape())
     }
 }
 
 fn check_input(fact: &TypedFact) -> TractResult<()> {
     ensure!(
-        matches!(fact.datum_type, DatumType::F32 | DatumType::F64 | DatumType::I64 | DatumType::I32),
+        matches!(
+            fact.datum_type,
+            DatumType::F32 | DatumType::F64 | DatumType::I64 | DatumType::I32
+        ),
         "Normalizer takes float, double, int64 or int32 inputs, got {:?}",
         fact.datum_type
     );
@@ -173,7 +177,8 @@ impl Expansion for Normalizer {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        model.wire_node(prefix, self.clone(), inputs)
+        let inputs = wire_int64_inputs(prefix, model, inputs)?;
+        model.wire_node(prefix, self.clone(), &inputs)
     }
 }
 
@@ -232,7 +237,11 @@ mod tests {
     #[test]
     fn l1_and_l2() -> TractResult<()> {
         let x = f32s(&[[-2.0, 1.0], [0.0, 0.0], [3.0, -4.0]]);
-        let l1 = f32s(&[[-0.666_666_7, 0.333_333_34], [0.0, 0.0], [0.428_571_43, -0.571_428_6]]);
+        let l1 = f32s(&[
+            [-0.666_666_7, 0.333_333_34],
+            [0.0, 0.0],
+            [0.428_571_43, -0.571_428_6],
+        ]);
         assert_close(&normalize("L1", x.clone())?, &l1, 1e-6);
         let l2 = f32s(&[[-0.894_427_2, 0.447_213_6], [0.0, 0.0], [0.6, -0.8]]);
         assert_close(&normalize("L2", x)?, &l2, 1e-6);
@@ -242,7 +251,11 @@ mod tests {
     #[test]
     fn integer_input_gives_floats() -> TractResult<()> {
         let out = normalize("L2", tensor2(&[[-2i64, 1], [3, -4]]))?;
-        assert_close(&out, &f32s(&[[-0.894_427_2, 0.447_213_6], [0.6, -0.8]]), 1e-6);
+        assert_close(
+            &out,
+            &f32s(&[[-0.894_427_2, 0.447_213_6], [0.6, -0.8]]),
+            1e-6,
+        );
         Ok(())
     }
 

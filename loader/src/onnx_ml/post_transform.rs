@@ -66,16 +66,21 @@ fn softmax(row: &mut [f32]) {
     row.iter_mut().for_each(|v| *v /= sum);
 }
 
+/// onnxruntime's `ComputeSoftmaxZero`: scores within 1e-7 of zero are not exponentiated but
+/// scaled by `exp(-max)`, so an exact zero stays zero.
 fn softmax_zero(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp_neg_max = (-max).exp();
     let mut sum = 0.0f32;
     for v in row.iter_mut() {
-        if *v != 0.0 {
+        if *v > 0.000_000_1 || *v < -0.000_000_1 {
             *v = (*v - max).exp();
             sum += *v;
+        } else {
+            *v *= exp_neg_max;
         }
     }
-    row.iter_mut().for_each(|v| *v = if *v == 0.0 { 0.0 } else { *v / sum });
+    row.iter_mut().for_each(|v| *v /= sum);
 }
 
 /// `sqrt(2) * erfinv(2p - 1)`, with onnxruntime's `ErfInv` approximation (Giles' single-precision form).
@@ -113,6 +118,16 @@ mod tests {
     }
 
     #[test]
+    fn softmax_zero_scales_near_zero_scores_like_onnxruntime() {
+        // onnxruntime 1.32, LinearClassifier SOFTMAX_ZERO on scores [0, 5e-8, 1]
+        let mut row = [0.0f32, 5e-8, 1.0];
+        PostTransform::SoftmaxZero.apply_row(&mut row);
+        assert_eq!(row[0], 0.0);
+        assert!((row[1] - 1.839_397_3e-8).abs() < 1e-14);
+        assert!((row[2] - 1.0).abs() < 1e-7);
+    }
+
+    #[test]
     fn logistic_is_symmetric() {
         assert!((logistic(0.0) - 0.5).abs() < 1e-7);
         assert!((logistic(3.0) + logistic(-3.0) - 1.0).abs() < 1e-6);
@@ -128,6 +143,9 @@ mod tests {
     #[test]
     fn parse_rejects_unknown() {
         assert!(PostTransform::parse("BOGUS").is_err());
-        assert_eq!(PostTransform::parse("PROBIT").ok(), Some(PostTransform::Probit));
+        assert_eq!(
+            PostTransform::parse("PROBIT").ok(),
+            Some(PostTransform::Probit)
+        );
     }
 }

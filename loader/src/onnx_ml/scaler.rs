@@ -7,6 +7,7 @@
 //! `[-1, stride]` so the same flat-index rule holds. Double inputs are computed in double then
 //! cast; integer inputs are cast to float first, as C++ promotes them.
 
+use super::batch::wire_int64_inputs;
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_core::ops::{cast::cast, math};
@@ -45,7 +46,10 @@ impl Scaler {
     fn constant(&self, values: &[f32], dt: DatumType, rank: usize) -> TractResult<Tensor> {
         let mut shape = vec![1; rank];
         shape[rank - 1] = values.len();
-        tensor1(values).cast_to_dt(dt)?.into_owned().into_shape(&shape)
+        tensor1(values)
+            .cast_to_dt(dt)?
+            .into_owned()
+            .into_shape(&shape)
     }
 }
 
@@ -73,6 +77,7 @@ impl Expansion for Scaler {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
+        let inputs = wire_int64_inputs(prefix, model, inputs)?;
         let fact = model.outlet_fact(inputs[0])?.clone();
         let rank = fact.rank();
         ensure!(rank >= 1, "Scaler input has empty dimensions");
@@ -81,7 +86,11 @@ impl Expansion for Scaler {
             DatumType::F64 => DatumType::F64,
             dt => bail!("Scaler takes float, double, int64 or int32 inputs, got {dt:?}"),
         };
-        let stride = if rank == 1 { &fact.shape[0] } else { &fact.shape[1] };
+        let stride = if rank == 1 {
+            &fact.shape[0]
+        } else {
+            &fact.shape[1]
+        };
         let per_feature = self.scale.len() > 1;
         if per_feature {
             match stride.to_i64() {
@@ -118,10 +127,14 @@ impl Expansion for Scaler {
             x = model.wire_node(format!("{prefix}.flatten"), op, &[x])?[0];
         }
         let r = flat_shape.len();
-        let offset = model
-            .add_const(format!("{prefix}.offset"), self.constant(&self.offset, compute_dt, r)?)?;
-        let scale =
-            model.add_const(format!("{prefix}.scale"), self.constant(&self.scale, compute_dt, r)?)?;
+        let offset = model.add_const(
+            format!("{prefix}.offset"),
+            self.constant(&self.offset, compute_dt, r)?,
+        )?;
+        let scale = model.add_const(
+            format!("{prefix}.scale"),
+            self.constant(&self.scale, compute_dt, r)?,
+        )?;
         x = model.wire_node(format!("{prefix}.sub"), math::sub(), &[x, offset])?[0];
         x = model.wire_node(format!("{prefix}.mul"), math::mul(), &[x, scale])?[0];
         if reshape {
@@ -141,7 +154,10 @@ mod tests {
     use tract_onnx::prelude::*;
 
     fn scaler(offset: &[f32], scale: &[f32]) -> NodeModel {
-        NodeModel::new("Scaler", vec![floats("offset", offset), floats("scale", scale)])
+        NodeModel::new(
+            "Scaler",
+            vec![floats("offset", offset), floats("scale", scale)],
+        )
     }
 
     #[test]
@@ -178,7 +194,9 @@ mod tests {
     fn rank_one_and_bad_sizes() -> TractResult<()> {
         let out = scaler(&[1.0, 0.0, 0.0], &[2.0, 1.0, 1.0]).run(vec![tensor1(&[1f32, 2., 3.])])?;
         assert_close(&out[0], &tensor1(&[0f32, 2., 3.]), 0.0);
-        assert!(scaler(&[1.0, 0.0], &[2.0, 1.0]).run(vec![f32s(&[[1.0, 2.0, 3.0]])]).is_err());
+        assert!(scaler(&[1.0, 0.0], &[2.0, 1.0])
+            .run(vec![f32s(&[[1.0, 2.0, 3.0]])])
+            .is_err());
         assert!(NodeModel::new("Scaler", vec![floats("scale", &[2.0])])
             .run(vec![f32s(&[[1.0]])])
             .is_err());

@@ -10,43 +10,68 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::bail;
 
 fn attr(name: &str, ty: AttributeType) -> pb::AttributeProto {
-    pb::AttributeProto { name: name.to_string(), r#type: ty as i32, ..Default::default() }
+    pb::AttributeProto {
+        name: name.to_string(),
+        r#type: ty as i32,
+        ..Default::default()
+    }
 }
 
 /// An INT attribute.
 pub fn int(name: &str, v: i64) -> pb::AttributeProto {
-    pb::AttributeProto { i: v, ..attr(name, AttributeType::Int) }
+    pb::AttributeProto {
+        i: v,
+        ..attr(name, AttributeType::Int)
+    }
 }
 
 /// A FLOAT attribute.
 pub fn float(name: &str, v: f32) -> pb::AttributeProto {
-    pb::AttributeProto { f: v, ..attr(name, AttributeType::Float) }
+    pb::AttributeProto {
+        f: v,
+        ..attr(name, AttributeType::Float)
+    }
 }
 
 /// A STRING attribute.
 pub fn string(name: &str, v: &str) -> pb::AttributeProto {
-    pb::AttributeProto { s: v.as_bytes().to_vec(), ..attr(name, AttributeType::String) }
+    pb::AttributeProto {
+        s: v.as_bytes().to_vec(),
+        ..attr(name, AttributeType::String)
+    }
 }
 
 /// An INTS attribute.
 pub fn ints(name: &str, v: &[i64]) -> pb::AttributeProto {
-    pb::AttributeProto { ints: v.to_vec(), ..attr(name, AttributeType::Ints) }
+    pb::AttributeProto {
+        ints: v.to_vec(),
+        ..attr(name, AttributeType::Ints)
+    }
 }
 
 /// A FLOATS attribute.
 pub fn floats(name: &str, v: &[f32]) -> pb::AttributeProto {
-    pb::AttributeProto { floats: v.to_vec(), ..attr(name, AttributeType::Floats) }
+    pb::AttributeProto {
+        floats: v.to_vec(),
+        ..attr(name, AttributeType::Floats)
+    }
 }
 
 /// A STRINGS attribute.
 pub fn strings(name: &str, v: &[&str]) -> pb::AttributeProto {
     let strings = v.iter().map(|s| s.as_bytes().to_vec()).collect();
-    pb::AttributeProto { strings, ..attr(name, AttributeType::Strings) }
+    pb::AttributeProto {
+        strings,
+        ..attr(name, AttributeType::Strings)
+    }
 }
 
 /// A TENSOR attribute.
 pub fn tensor(name: &str, t: pb::TensorProto) -> pb::AttributeProto {
-    pb::AttributeProto { t: Some(t), ..attr(name, AttributeType::Tensor) }
+    pb::AttributeProto {
+        t: Some(t),
+        ..attr(name, AttributeType::Tensor)
+    }
 }
 
 /// A 1-D INT64 tensor proto.
@@ -113,7 +138,13 @@ pub struct NodeModel {
 impl NodeModel {
     /// A node with one output, ai.onnx.ml opset 3.
     pub fn new(op_type: &'static str, attrs: Vec<pb::AttributeProto>) -> Self {
-        NodeModel { op_type, attrs, outputs: 1, ml_opset: 3, batched: usize::MAX }
+        NodeModel {
+            op_type,
+            attrs,
+            outputs: 1,
+            ml_opset: 3,
+            batched: usize::MAX,
+        }
     }
 
     /// Sets the number of node outputs.
@@ -176,15 +207,24 @@ impl NodeModel {
             input: graph_inputs,
             output: outputs
                 .into_iter()
-                .map(|name| pb::ValueInfoProto { name, ..Default::default() })
+                .map(|name| pb::ValueInfoProto {
+                    name,
+                    ..Default::default()
+                })
                 .collect(),
             ..Default::default()
         };
         Ok(pb::ModelProto {
             ir_version: 9,
             opset_import: vec![
-                pb::OperatorSetIdProto { domain: String::new(), version: 19 },
-                pb::OperatorSetIdProto { domain: "ai.onnx.ml".into(), version: self.ml_opset },
+                pb::OperatorSetIdProto {
+                    domain: String::new(),
+                    version: 19,
+                },
+                pb::OperatorSetIdProto {
+                    domain: "ai.onnx.ml".into(),
+                    version: self.ml_opset,
+                },
             ],
             graph: Some(graph),
             ..Default::default()
@@ -198,7 +238,11 @@ impl NodeModel {
         super::register(&mut onnx.op_register);
         let parsed = onnx.parse(&self.proto(&inputs)?, None)?;
         let plan = parsed.model.into_optimized()?.into_runnable()?;
-        if inputs.iter().enumerate().any(|(ix, t)| self.is_batched(ix, t)) {
+        if inputs
+            .iter()
+            .enumerate()
+            .any(|(ix, t)| self.is_batched(ix, t))
+        {
             let empty: TVec<TValue> = inputs
                 .iter()
                 .enumerate()
@@ -217,19 +261,29 @@ impl NodeModel {
             }
         }
         let inputs: TVec<TValue> = inputs.into_iter().map(|t| t.into_tvalue()).collect();
-        Ok(plan.run(inputs)?.into_iter().map(|v| v.into_tensor()).collect())
+        Ok(plan
+            .run(inputs)?
+            .into_iter()
+            .map(|v| v.into_tensor())
+            .collect())
     }
 }
 
 /// Asserts two f32 tensors have the same shape and values within `tol` (NaN matches NaN).
 pub fn assert_close(found: &Tensor, expected: &Tensor, tol: f32) {
-    assert_eq!(found.shape(), expected.shape(), "shapes differ: {found:?} vs {expected:?}");
-    let (Ok(f), Ok(e)) = (found.to_plain_array_view::<f32>(), expected.to_plain_array_view::<f32>())
-    else {
+    assert_eq!(
+        found.shape(),
+        expected.shape(),
+        "shapes differ: {found:?} vs {expected:?}"
+    );
+    let (Ok(f), Ok(e)) = (
+        found.to_plain_array_view::<f32>(),
+        expected.to_plain_array_view::<f32>(),
+    ) else {
         panic!("not f32 tensors: {found:?} vs {expected:?}");
     };
     for (a, b) in f.iter().zip(e.iter()) {
-        let same = (a.is_nan() && b.is_nan()) || (a - b).abs() <= tol * (1.0 + b.abs());
+        let same = (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= tol * (1.0 + b.abs());
         assert!(same, "{found:?} differs from {expected:?} ({a} vs {b})");
     }
 }

@@ -81,7 +81,11 @@ impl Ensemble {
     /// Compiles once (in the attributes' precision) to reject malformed tables when the model is
     /// loaded, naming the offending node with its ONNX ids (`names[tree][node]`).
     fn validate(&self, names: &[Vec<NodeName>]) -> TractResult<()> {
-        let result = if self.double { self.forest::<f64>().map(drop) } else { self.forest::<f32>().map(drop) };
+        let result = if self.double {
+            self.forest::<f64>().map(drop)
+        } else {
+            self.forest::<f32>().map(drop)
+        };
         result.map_err(|e| {
             let at = |tree: usize, node: usize| names.get(tree).and_then(|n| n.get(node)).copied();
             let place = match &e {
@@ -118,10 +122,18 @@ fn cast_tree<T: Value>(tree: &TreeSpec<f64>) -> TreeSpec<T> {
                 if_true: b.if_true,
                 if_false: b.if_false,
             }),
-            TreeNode::Leaf(ws) => {
-                TreeNode::Leaf(ws.iter().map(|w| LeafWeight { target: w.target, weight: v(w.weight) }).collect())
-            }
+            TreeNode::Leaf(ws) => TreeNode::Leaf(
+                ws.iter()
+                    .map(|w| LeafWeight {
+                        target: w.target,
+                        weight: v(w.weight),
+                    })
+                    .collect(),
+            ),
         })
         .collect();
-    TreeSpec { nodes, root: tree.root }
+    TreeSpec {
+        nodes,
+        root: tree.root,
+    }
 }

@@ -6,6 +6,7 @@
 //! represent: it decodes that `TypeProto` with no value, so the output fact stays unconstrained
 //! and the fact declared here is the one the model ends up with.
 
+use super::batch::wire_int64_inputs;
 use super::labels::ClassLabels;
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::NodeProto;
@@ -21,7 +22,12 @@ fn zipmap(
     node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let labels = ClassLabels::parse(node, "classlabels_int64s")?;
-    Ok((expand(ZipMap { classes: labels.len() }), vec![]))
+    Ok((
+        expand(ZipMap {
+            classes: labels.len(),
+        }),
+        vec![],
+    ))
 }
 
 /// The operator, both as the inference-time expansion and as the typed op it wires.
@@ -43,7 +49,6 @@ impl Expansion for ZipMap {
     ) -> InferenceResult {
         check_input_arity(inputs, 1)?;
         check_output_arity(outputs, 1)?;
-        s.equals(&inputs[0].datum_type, DatumType::F32)?;
         s.equals(&outputs[0].datum_type, DatumType::F32)?;
         s.equals(&inputs[0].shape, &outputs[0].shape)?;
         Ok(())
@@ -55,7 +60,8 @@ impl Expansion for ZipMap {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        model.wire_node(prefix, self.clone(), inputs)
+        let inputs = wire_int64_inputs(prefix, model, inputs)?;
+        model.wire_node(prefix, self.clone(), &inputs)
     }
 }
 
@@ -83,7 +89,10 @@ impl TypedOp for ZipMap {
             "ZipMap takes float probabilities, got {:?}",
             fact.datum_type
         );
-        ensure!(fact.rank() == 2, "ZipMap takes [N, classes] probabilities, got {fact:?}");
+        ensure!(
+            fact.rank() == 2,
+            "ZipMap takes [N, classes] probabilities, got {fact:?}"
+        );
         if let Ok(c) = fact.shape[1].to_i64() {
             ensure!(
                 c as usize == self.classes,
@@ -105,8 +114,11 @@ mod tests {
     #[test]
     fn hands_probabilities_through() -> TractResult<()> {
         let p = f32s(&[[0.25, 0.75], [1.0, 0.0]]);
-        let out = NodeModel::new("ZipMap", vec![strings("classlabels_strings", &["no", "yes"])])
-            .run(vec![p.clone()])?;
+        let out = NodeModel::new(
+            "ZipMap",
+            vec![strings("classlabels_strings", &["no", "yes"])],
+        )
+        .run(vec![p.clone()])?;
         assert_eq!(out[0], p);
         Ok(())
     }

@@ -26,7 +26,11 @@ pub struct ForestBuilder<T> {
 impl<T: Value> ForestBuilder<T> {
     /// A builder for a forest reading `n_features` input columns and writing `n_targets` outputs.
     pub fn new(n_features: usize, n_targets: usize) -> Self {
-        ForestBuilder { n_features, n_targets, trees: Vec::new() }
+        ForestBuilder {
+            n_features,
+            n_targets,
+            trees: Vec::new(),
+        }
     }
 
     /// Appends a tree; trees are evaluated (and their leaves accumulated) in this order.
@@ -39,7 +43,9 @@ impl<T: Value> ForestBuilder<T> {
     /// ending in a leaf) and compiles the forest. The error names the tree and node at fault.
     pub fn build(self) -> Result<Forest<T>, TreeError> {
         if self.n_features > FEATURE as usize {
-            return Err(TreeError::TooLarge { what: format!("{} features", self.n_features) });
+            return Err(TreeError::TooLarge {
+                what: format!("{} features", self.n_features),
+            });
         }
         let mut c = Compiler {
             forest: Forest::empty(self.n_features, self.n_targets),
@@ -79,7 +85,11 @@ impl<T: Value> Compiler<T> {
             return Err(TreeError::EmptyTree { tree });
         }
         if spec.root >= n_nodes {
-            return Err(TreeError::RootOutOfRange { tree, root: spec.root, n_nodes });
+            return Err(TreeError::RootOutOfRange {
+                tree,
+                root: spec.root,
+                n_nodes,
+            });
         }
         let mut compiled = vec![0u32; n_nodes];
         let mut visit = vec![Visit::New; n_nodes];
@@ -100,7 +110,9 @@ impl<T: Value> Compiler<T> {
             visit[i] = Visit::Open;
             let index = self.forest.nodes.len();
             if index >= MAX_INDEX {
-                return Err(TreeError::TooLarge { what: format!("more than {MAX_INDEX} nodes") });
+                return Err(TreeError::TooLarge {
+                    what: format!("more than {MAX_INDEX} nodes"),
+                });
             }
             compiled[i] = index as u32;
             stack.push((i, true));
@@ -135,7 +147,11 @@ impl<T: Value> Compiler<T> {
                 }
                 TreeNode::Leaf(weights) => {
                     let leaf = self.leaf(tree, i, weights)?;
-                    let node = Node { value: T::from_index(leaf), feature: 0, next: [index as u32; 2] };
+                    let node = Node {
+                        value: T::from_index(leaf),
+                        feature: 0,
+                        next: [index as u32; 2],
+                    };
                     self.forest.nodes.push(node);
                 }
             }
@@ -143,7 +159,10 @@ impl<T: Value> Compiler<T> {
         // Branches were pushed with their children's table indices: switch to compiled ones.
         for b in branches {
             let node = &mut self.forest.nodes[b];
-            node.next = [compiled[node.next[0] as usize], compiled[node.next[1] as usize]];
+            node.next = [
+                compiled[node.next[0] as usize],
+                compiled[node.next[1] as usize],
+            ];
         }
         Ok(compiled[spec.root])
     }
@@ -165,11 +184,17 @@ impl<T: Value> Compiler<T> {
             Split::Compare(Cmp::Lt, v) => numeric(v.below(), false, mtt),
             Split::Compare(Cmp::Gt | Cmp::Gte, v) if v.nan() => numeric(T::NAN, false, mtt),
             Split::Compare(Cmp::Gt, v) => numeric(*v, true, !mtt),
-            Split::Compare(Cmp::Gte, v) if *v == T::NEG_INFINITY => numeric(T::INFINITY, false, mtt),
+            Split::Compare(Cmp::Gte, v) if *v == T::NEG_INFINITY => {
+                numeric(T::INFINITY, false, mtt)
+            }
             Split::Compare(Cmp::Gte, v) => numeric(v.below(), true, !mtt),
-            Split::Compare(Cmp::Eq, v) => self.set(feature, MemberSet::exact(&[*v]), [t, f], mtt)?,
+            Split::Compare(Cmp::Eq, v) => {
+                self.set(feature, MemberSet::exact(&[*v]), [t, f], mtt)?
+            }
             // `NaN != t` holds, so NaN always reaches the true child, which is next[1] here.
-            Split::Compare(Cmp::Neq, v) => self.set(feature, MemberSet::exact(&[*v]), [f, t], false)?,
+            Split::Compare(Cmp::Neq, v) => {
+                self.set(feature, MemberSet::exact(&[*v]), [f, t], false)?
+            }
             Split::Member(values) => self.set(feature, MemberSet::exact(values), [t, f], mtt)?,
             Split::Category(cats) => self.set(feature, MemberSet::categories(cats), [t, f], mtt)?,
         };
@@ -179,28 +204,52 @@ impl<T: Value> Compiler<T> {
         Ok(node)
     }
 
-    fn set(&mut self, feature: u32, set: MemberSet, next: [u32; 2], nan_first: bool) -> Result<Node<T>, TreeError> {
+    fn set(
+        &mut self,
+        feature: u32,
+        set: MemberSet,
+        next: [u32; 2],
+        nan_first: bool,
+    ) -> Result<Node<T>, TreeError> {
         let id = self.forest.sets.len();
         if id >= MAX_INDEX {
-            return Err(TreeError::TooLarge { what: format!("more than {MAX_INDEX} set splits") });
+            return Err(TreeError::TooLarge {
+                what: format!("more than {MAX_INDEX} set splits"),
+            });
         }
         self.forest.sets.push(set);
         self.forest.has_sets = true;
         let flags = SET | if nan_first { NAN_FIRST } else { 0 };
-        Ok(Node { value: T::from_index(id as u32), feature: feature | flags, next })
+        Ok(Node {
+            value: T::from_index(id as u32),
+            feature: feature | flags,
+            next,
+        })
     }
 
     /// Stores a leaf's weights and returns its leaf index.
-    fn leaf(&mut self, tree: usize, node: usize, weights: &[LeafWeight<T>]) -> Result<u32, TreeError> {
+    fn leaf(
+        &mut self,
+        tree: usize,
+        node: usize,
+        weights: &[LeafWeight<T>],
+    ) -> Result<u32, TreeError> {
         let f = &mut self.forest;
         let leaf = f.leaf_start.len() - 1;
         if leaf >= MAX_INDEX || f.leaf_weights.len() + weights.len() >= MAX_INDEX {
-            return Err(TreeError::TooLarge { what: format!("more than {MAX_INDEX} leaves or leaf weights") });
+            return Err(TreeError::TooLarge {
+                what: format!("more than {MAX_INDEX} leaves or leaf weights"),
+            });
         }
         let mut distinct = 0;
         for w in weights {
             if w.target >= f.n_targets {
-                return Err(TreeError::TargetOutOfRange { tree, node, target: w.target, n_targets: f.n_targets });
+                return Err(TreeError::TargetOutOfRange {
+                    tree,
+                    node,
+                    target: w.target,
+                    n_targets: f.n_targets,
+                });
             }
             if self.stamp[w.target] != leaf as u32 {
                 self.stamp[w.target] = leaf as u32;

@@ -75,17 +75,31 @@ impl<T: Value> Forest<T> {
     /// Evaluates `n_rows` rows of `n_cols` features (row-major `x`) and aggregates, per row and
     /// target, the weights of the leaves reached, trees in order. `Average` divides the sum by the
     /// number of trees. Rows may have more columns than the forest reads; zero rows is fine.
-    pub fn aggregate(&self, x: &[T], n_rows: usize, n_cols: usize, aggregate: Aggregate) -> Result<Scores<T>, TreeError> {
+    pub fn aggregate(
+        &self,
+        x: &[T],
+        n_rows: usize,
+        n_cols: usize,
+        aggregate: Aggregate,
+    ) -> Result<Scores<T>, TreeError> {
         if n_rows.checked_mul(n_cols) != Some(x.len()) {
-            return Err(TreeError::InputShape { len: x.len(), n_rows, n_cols });
+            return Err(TreeError::InputShape {
+                len: x.len(),
+                n_rows,
+                n_cols,
+            });
         }
         if let Some(max_feature) = self.max_feature {
             if max_feature >= n_cols {
-                return Err(TreeError::TooFewFeatures { n_cols, max_feature });
+                return Err(TreeError::TooFewFeatures {
+                    n_cols,
+                    max_feature,
+                });
             }
         }
         let nt = self.n_targets;
-        let track = !(self.covers_all_targets && matches!(aggregate, Aggregate::Sum | Aggregate::Average));
+        let track =
+            !(self.covers_all_targets && matches!(aggregate, Aggregate::Sum | Aggregate::Average));
         let mut acc = Acc {
             aggregate,
             track,
@@ -104,11 +118,26 @@ impl<T: Value> Forest<T> {
             let n = T::from_count(self.n_trees());
             acc.values.iter_mut().for_each(|v| *v = *v / n);
         }
-        let hit = if track { acc.hit } else { vec![!self.roots.is_empty(); n_rows * nt] };
-        Ok(Scores { n_rows, n_targets: nt, values: acc.values, hit })
+        let hit = if track {
+            acc.hit
+        } else {
+            vec![!self.roots.is_empty(); n_rows * nt]
+        };
+        Ok(Scores {
+            n_rows,
+            n_targets: nt,
+            values: acc.values,
+            hit,
+        })
     }
 
-    fn walk_all<const NAN: bool, const SETS: bool>(&self, x: &[T], n_rows: usize, n_cols: usize, acc: &mut Acc<T>) {
+    fn walk_all<const NAN: bool, const SETS: bool>(
+        &self,
+        x: &[T],
+        n_rows: usize,
+        n_cols: usize,
+        acc: &mut Acc<T>,
+    ) {
         if self.max_feature.is_none() {
             // Every tree is a single leaf: nothing to compare (and maybe no columns to read).
             for &root in &self.roots {
@@ -140,7 +169,11 @@ impl<T: Value> Forest<T> {
 
     /// Walks one tree for `LANES` rows at once and returns the leaf node each reached.
     #[inline(always)]
-    fn walk<const NAN: bool, const SETS: bool>(&self, root: u32, rows: &[&[T]; LANES]) -> [u32; LANES] {
+    fn walk<const NAN: bool, const SETS: bool>(
+        &self,
+        root: u32,
+        rows: &[&[T]; LANES],
+    ) -> [u32; LANES] {
         let mut at = [root; LANES];
         loop {
             let mut moved = false;
@@ -177,7 +210,10 @@ impl<T: Value> Forest<T> {
         let l = leaf as usize;
         let span = self.leaf_start[l] as usize..self.leaf_start[l + 1] as usize;
         let base = r * self.n_targets;
-        for (&t, &w) in self.leaf_targets[span.clone()].iter().zip(&self.leaf_weights[span]) {
+        for (&t, &w) in self.leaf_targets[span.clone()]
+            .iter()
+            .zip(&self.leaf_weights[span])
+        {
             let j = base + t as usize;
             let v = &mut acc.values[j];
             match acc.aggregate {

@@ -27,14 +27,24 @@ enum Repr {
 impl MemberSet {
     /// `x` is a member when it equals one of `values` (NaN members are dropped: NaN equals nothing).
     pub(crate) fn exact<T: Value>(values: &[T]) -> Self {
-        let members: Vec<f64> = values.iter().map(|v| v.to_f64()).filter(|v| !v.is_nan()).collect();
-        MemberSet { truncate: false, repr: Repr::new(members) }
+        let members: Vec<f64> = values
+            .iter()
+            .map(|v| v.to_f64())
+            .filter(|v| !v.is_nan())
+            .collect();
+        MemberSet {
+            truncate: false,
+            repr: Repr::new(members),
+        }
     }
 
     /// `x` is a member when `trunc(x)` is one of the categories.
     pub(crate) fn categories(categories: &[u32]) -> Self {
         let members = categories.iter().map(|&c| f64::from(c)).collect();
-        MemberSet { truncate: true, repr: Repr::new(members) }
+        MemberSet {
+            truncate: true,
+            repr: Repr::new(members),
+        }
     }
 
     /// Whether `x` is a member (never for NaN).
@@ -59,7 +69,9 @@ impl MemberSet {
 
 impl Repr {
     fn new(mut members: Vec<f64>) -> Self {
-        let small_ints = members.iter().all(|&m| m >= 0.0 && m < MAX_BITS && m == m.trunc());
+        let small_ints = members
+            .iter()
+            .all(|&m| m >= 0.0 && m < MAX_BITS && m == m.trunc());
         if small_ints {
             let max = members.iter().fold(0.0f64, |a, &b| a.max(b)) as usize;
             let mut words = vec![0u64; max / 64 + 1];
@@ -85,8 +97,16 @@ mod tests {
         let small = MemberSet::exact(&[1.0f32, 3.0, 64.0]);
         let wide = MemberSet::exact(&[-2.5f64, 1.0, 1e9]);
         for (set, inside, outside) in [
-            (&small, vec![1.0, 3.0, 64.0], vec![0.0, 2.0, 1.5, 3.0000002, -1.0, f64::NAN, f64::INFINITY]),
-            (&wide, vec![-2.5, 1.0, 1e9], vec![-2.0, 0.0, 1.5, f64::NAN, f64::NEG_INFINITY]),
+            (
+                &small,
+                vec![1.0, 3.0, 64.0],
+                vec![0.0, 2.0, 1.5, 3.0000002, -1.0, f64::NAN, f64::INFINITY],
+            ),
+            (
+                &wide,
+                vec![-2.5, 1.0, 1e9],
+                vec![-2.0, 0.0, 1.5, f64::NAN, f64::NEG_INFINITY],
+            ),
         ] {
             for x in inside {
                 assert!(set.contains(x), "{x} should be in {set:?}");

@@ -76,7 +76,13 @@ impl<T> TreeNode<T> {
 
     /// A branch on `feature` with the test `split`, NaN going to the false child.
     pub fn branch(feature: usize, split: Split<T>, if_true: usize, if_false: usize) -> Self {
-        TreeNode::Branch(Branch { feature, split, missing_goes_true: false, if_true, if_false })
+        TreeNode::Branch(Branch {
+            feature,
+            split,
+            missing_goes_true: false,
+            if_true,
+            if_false,
+        })
     }
 }
 

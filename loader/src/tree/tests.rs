@@ -27,7 +27,11 @@ fn reference<T: Value>(trees: &[TreeSpec<T>], row: &[T], n_targets: usize) -> Ve
         loop {
             match &tree.nodes[i] {
                 TreeNode::Branch(b) => {
-                    i = if holds(&b.split, b.missing_goes_true, row[b.feature]) { b.if_true } else { b.if_false }
+                    i = if holds(&b.split, b.missing_goes_true, row[b.feature]) {
+                        b.if_true
+                    } else {
+                        b.if_false
+                    }
                 }
                 TreeNode::Leaf(ws) => {
                     ws.iter().for_each(|w| out[w.target] += w.weight);
@@ -42,13 +46,23 @@ fn reference<T: Value>(trees: &[TreeSpec<T>], row: &[T], n_targets: usize) -> Ve
 /// One branch on feature 0 with leaves 1.0 (true) and 2.0 (false).
 fn stump<T: Value>(split: Split<T>, mtt: bool) -> TreeSpec<T> {
     TreeSpec::new(vec![
-        TreeNode::Branch(Branch { feature: 0, split, missing_goes_true: mtt, if_true: 1, if_false: 2 }),
+        TreeNode::Branch(Branch {
+            feature: 0,
+            split,
+            missing_goes_true: mtt,
+            if_true: 1,
+            if_false: 2,
+        }),
         TreeNode::leaf(T::from_f64(1.0)),
         TreeNode::leaf(T::from_f64(2.0)),
     ])
 }
 
-fn forest<T: Value>(n_features: usize, n_targets: usize, trees: &[TreeSpec<T>]) -> Result<Forest<T>, TreeError> {
+fn forest<T: Value>(
+    n_features: usize,
+    n_targets: usize,
+    trees: &[TreeSpec<T>],
+) -> Result<Forest<T>, TreeError> {
     let mut b = ForestBuilder::new(n_features, n_targets);
     trees.iter().for_each(|t| {
         b.push(t.clone());
@@ -58,7 +72,15 @@ fn forest<T: Value>(n_features: usize, n_targets: usize, trees: &[TreeSpec<T>]) 
 
 fn probes<T: Value>(t: f64) -> Vec<T> {
     let t = T::from_f64(t);
-    let mut xs = vec![t, t.below(), T::NAN, T::INFINITY, T::NEG_INFINITY, T::default(), -T::default()];
+    let mut xs = vec![
+        t,
+        t.below(),
+        T::NAN,
+        T::INFINITY,
+        T::NEG_INFINITY,
+        T::default(),
+        -T::default(),
+    ];
     xs.extend([-1.5, 0.5, 1.0, 2.0, 1e30, -1e30].map(T::from_f64));
     // Just above t: -below(-t).
     if !t.nan() && t != T::INFINITY {
@@ -68,7 +90,16 @@ fn probes<T: Value>(t: f64) -> Vec<T> {
 }
 
 fn check_modes<T: Value>() {
-    let thresholds = [0.5, -0.0, 0.0, 1.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1e-40];
+    let thresholds = [
+        0.5,
+        -0.0,
+        0.0,
+        1.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        1e-40,
+    ];
     for t in thresholds {
         for cmp in [Cmp::Leq, Cmp::Lt, Cmp::Gte, Cmp::Gt, Cmp::Eq, Cmp::Neq] {
             for mtt in [false, true] {
@@ -76,7 +107,9 @@ fn check_modes<T: Value>() {
                 let tree = stump(split.clone(), mtt);
                 let f = forest(1, 1, std::slice::from_ref(&tree)).expect("valid stump");
                 let xs = probes::<T>(t);
-                let got = f.aggregate(&xs, xs.len(), 1, Aggregate::Sum).expect("evaluates");
+                let got = f
+                    .aggregate(&xs, xs.len(), 1, Aggregate::Sum)
+                    .expect("evaluates");
                 for (x, y) in xs.iter().zip(got.values()) {
                     let want = if holds(&split, mtt, *x) { 1.0 } else { 2.0 };
                     assert_eq!(y.to_f64(), want, "{cmp:?} t={t} mtt={mtt} x={x:?}");
@@ -98,7 +131,20 @@ fn every_comparison_mode_matches_its_definition_f64() {
 
 #[test]
 fn membership_and_categories() {
-    let xs: Vec<f64> = vec![0.0, 1.0, 2.0, 2.5, 3.0, 3.9, 7.0, -1.0, -0.5, f64::NAN, 1e9, 1e9 + 1.0];
+    let xs: Vec<f64> = vec![
+        0.0,
+        1.0,
+        2.0,
+        2.5,
+        3.0,
+        3.9,
+        7.0,
+        -1.0,
+        -0.5,
+        f64::NAN,
+        1e9,
+        1e9 + 1.0,
+    ];
     for split in [
         Split::Member(vec![1.0, 3.0, 1e9]),
         Split::Member(vec![2.5, -1.0, f64::NAN]),
@@ -108,7 +154,9 @@ fn membership_and_categories() {
         for mtt in [false, true] {
             let tree = stump(split.clone(), mtt);
             let f = forest(1, 1, std::slice::from_ref(&tree)).expect("valid");
-            let got = f.aggregate(&xs, xs.len(), 1, Aggregate::Sum).expect("evaluates");
+            let got = f
+                .aggregate(&xs, xs.len(), 1, Aggregate::Sum)
+                .expect("evaluates");
             for (x, y) in xs.iter().zip(got.values()) {
                 let want = if holds(&split, mtt, *x) { 1.0 } else { 2.0 };
                 assert_eq!(*y, want, "{split:?} mtt={mtt} x={x}");
@@ -122,13 +170,20 @@ fn missing_values_follow_the_flag_whatever_the_mode() {
     for cmp in [Cmp::Leq, Cmp::Lt, Cmp::Gte, Cmp::Gt, Cmp::Eq] {
         for (mtt, want) in [(false, 2.0f32), (true, 1.0)] {
             let f = forest(1, 1, &[stump(Split::Compare(cmp, 0.5f32), mtt)]).expect("valid");
-            let got = f.aggregate(&[f32::NAN], 1, 1, Aggregate::Sum).expect("evaluates");
+            let got = f
+                .aggregate(&[f32::NAN], 1, 1, Aggregate::Sum)
+                .expect("evaluates");
             assert_eq!(got.values(), &[want], "{cmp:?} mtt={mtt}");
         }
     }
     // NaN != t holds, so NaN takes the true branch either way.
     let f = forest(1, 1, &[stump(Split::Compare(Cmp::Neq, 0.5f32), false)]).expect("valid");
-    assert_eq!(f.aggregate(&[f32::NAN], 1, 1, Aggregate::Sum).expect("evaluates").values(), &[1.0]);
+    assert_eq!(
+        f.aggregate(&[f32::NAN], 1, 1, Aggregate::Sum)
+            .expect("evaluates")
+            .values(),
+        &[1.0]
+    );
 }
 
 /// A small deterministic generator (no dev-dependency needed).
@@ -136,7 +191,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
     fn below(&mut self, n: usize) -> usize {
@@ -149,12 +207,21 @@ impl Lcg {
 
 /// A random tree of mixed modes, with node ids shuffled so children come before or after parents.
 fn random_tree(rng: &mut Lcg, n_features: usize, n_targets: usize, depth: usize) -> TreeSpec<f32> {
-    fn grow(rng: &mut Lcg, nodes: &mut Vec<TreeNode<f32>>, nf: usize, nt: usize, depth: usize) -> usize {
+    fn grow(
+        rng: &mut Lcg,
+        nodes: &mut Vec<TreeNode<f32>>,
+        nf: usize,
+        nt: usize,
+        depth: usize,
+    ) -> usize {
         let me = nodes.len();
         nodes.push(TreeNode::Leaf(vec![]));
         if depth == 0 || rng.below(5) == 0 {
             let n = 1 + rng.below(nt);
-            let ws = (0..n).map(|_| LeafWeight { target: rng.below(nt), weight: rng.unit() as f32 - 0.5 });
+            let ws = (0..n).map(|_| LeafWeight {
+                target: rng.below(nt),
+                weight: rng.unit() as f32 - 0.5,
+            });
             nodes[me] = TreeNode::Leaf(ws.collect());
             return me;
         }
@@ -171,7 +238,13 @@ fn random_tree(rng: &mut Lcg, n_features: usize, n_targets: usize, depth: usize)
         let missing_goes_true = rng.below(3) == 0;
         let if_true = grow(rng, nodes, nf, nt, depth - 1);
         let if_false = grow(rng, nodes, nf, nt, depth - 1);
-        nodes[me] = TreeNode::Branch(Branch { feature, split, missing_goes_true, if_true, if_false });
+        nodes[me] = TreeNode::Branch(Branch {
+            feature,
+            split,
+            missing_goes_true,
+            if_true,
+            if_false,
+        });
         me
     }
     let mut nodes = Vec::new();
@@ -208,7 +281,9 @@ fn lockstep_walks_match_the_reference_on_random_forests() {
                 _ => (rng.unit() * 4.0 - 2.0) as f32,
             })
             .collect();
-        let got = f.aggregate(&x, n_rows, nf, Aggregate::Sum).expect("evaluates");
+        let got = f
+            .aggregate(&x, n_rows, nf, Aggregate::Sum)
+            .expect("evaluates");
         assert_eq!(got.n_rows(), n_rows);
         for r in 0..n_rows {
             let want = reference(&trees, &x[r * nf..(r + 1) * nf], nt);
@@ -243,7 +318,11 @@ fn aggregates_fold_leaf_weights_per_target() {
         let got = f.aggregate(&x, 2, 1, agg).expect("evaluates");
         assert_eq!(got.values(), &want, "{agg:?}");
         assert_eq!(got.hit(0), &[true, true]);
-        assert_eq!(got.hit(1), &[true, false], "target 1 is never written for x > 0");
+        assert_eq!(
+            got.hit(1),
+            &[true, false],
+            "target 1 is never written for x > 0"
+        );
     }
 }
 
@@ -258,11 +337,18 @@ fn single_leaf_forests_need_no_columns() {
 #[test]
 fn empty_forests_and_empty_batches() {
     let f = forest::<f32>(3, 2, &[]).expect("no trees is valid");
-    let got = f.aggregate(&[1.0, 2.0, 3.0], 1, 3, Aggregate::Sum).expect("evaluates");
+    let got = f
+        .aggregate(&[1.0, 2.0, 3.0], 1, 3, Aggregate::Sum)
+        .expect("evaluates");
     assert_eq!(got.values(), &[0.0, 0.0]);
     assert_eq!(got.hit(0), &[false, false]);
     let f = forest(1, 2, &two_trees_two_targets()).expect("valid");
-    assert_eq!(f.aggregate(&[], 0, 1, Aggregate::Max).expect("evaluates").n_rows(), 0);
+    assert_eq!(
+        f.aggregate(&[], 0, 1, Aggregate::Max)
+            .expect("evaluates")
+            .n_rows(),
+        0
+    );
 }
 
 #[test]
@@ -275,7 +361,9 @@ fn shared_subtrees_are_allowed() {
         TreeNode::leaf(2.0),
     ]);
     let f = forest(2, 1, &[tree]).expect("a DAG is valid");
-    let got = f.aggregate(&[5.0, -1.0, -5.0, 1.0], 2, 2, Aggregate::Sum).expect("evaluates");
+    let got = f
+        .aggregate(&[5.0, -1.0, -5.0, 1.0], 2, 2, Aggregate::Sum)
+        .expect("evaluates");
     assert_eq!(got.values(), &[1.0, 2.0]);
     assert_eq!(f.n_leaves(), 2);
 }
@@ -286,9 +374,19 @@ fn inputs_that_do_not_fit_are_errors() {
     assert_eq!(f.max_feature(), Some(0));
     assert_eq!(
         f.aggregate(&[1.0, 2.0], 1, 3, Aggregate::Sum),
-        Err(TreeError::InputShape { len: 2, n_rows: 1, n_cols: 3 })
+        Err(TreeError::InputShape {
+            len: 2,
+            n_rows: 1,
+            n_cols: 3
+        })
     );
-    assert_eq!(f.aggregate(&[], 2, 0, Aggregate::Sum), Err(TreeError::TooFewFeatures { n_cols: 0, max_feature: 0 }));
+    assert_eq!(
+        f.aggregate(&[], 2, 0, Aggregate::Sum),
+        Err(TreeError::TooFewFeatures {
+            n_cols: 0,
+            max_feature: 0
+        })
+    );
 }
 
 #[test]
@@ -298,20 +396,55 @@ fn malformed_tables_are_errors_naming_tree_and_node() {
     let branch = |f, t, e| TreeNode::branch(f, Split::Compare(Cmp::Leq, 0.0f32), t, e);
     let cases: Vec<(TreeSpec<f32>, TreeError)> = vec![
         (TreeSpec::new(vec![]), TreeError::EmptyTree { tree: 1 }),
-        (TreeSpec { nodes: vec![leaf()], root: 3 }, TreeError::RootOutOfRange { tree: 1, root: 3, n_nodes: 1 }),
+        (
+            TreeSpec {
+                nodes: vec![leaf()],
+                root: 3,
+            },
+            TreeError::RootOutOfRange {
+                tree: 1,
+                root: 3,
+                n_nodes: 1,
+            },
+        ),
         (
             TreeSpec::new(vec![branch(0, 1, 9), leaf()]),
-            TreeError::ChildOutOfRange { tree: 1, node: 0, side: "false", child: 9, n_nodes: 2 },
+            TreeError::ChildOutOfRange {
+                tree: 1,
+                node: 0,
+                side: "false",
+                child: 9,
+                n_nodes: 2,
+            },
         ),
-        (TreeSpec::new(vec![branch(0, 0, 1), leaf()]), TreeError::Cycle { tree: 1, node: 0 }),
-        (TreeSpec::new(vec![branch(0, 1, 2), leaf(), branch(1, 0, 1)]), TreeError::Cycle { tree: 1, node: 0 }),
+        (
+            TreeSpec::new(vec![branch(0, 0, 1), leaf()]),
+            TreeError::Cycle { tree: 1, node: 0 },
+        ),
+        (
+            TreeSpec::new(vec![branch(0, 1, 2), leaf(), branch(1, 0, 1)]),
+            TreeError::Cycle { tree: 1, node: 0 },
+        ),
         (
             TreeSpec::new(vec![branch(7, 1, 1), leaf()]),
-            TreeError::FeatureOutOfRange { tree: 1, node: 0, feature: 7, n_features: 2 },
+            TreeError::FeatureOutOfRange {
+                tree: 1,
+                node: 0,
+                feature: 7,
+                n_features: 2,
+            },
         ),
         (
-            TreeSpec::new(vec![TreeNode::Leaf(vec![LeafWeight { target: 4, weight: 1.0 }])]),
-            TreeError::TargetOutOfRange { tree: 1, node: 0, target: 4, n_targets: 1 },
+            TreeSpec::new(vec![TreeNode::Leaf(vec![LeafWeight {
+                target: 4,
+                weight: 1.0,
+            }])]),
+            TreeError::TargetOutOfRange {
+                tree: 1,
+                node: 0,
+                target: 4,
+                n_targets: 1,
+            },
         ),
     ];
     for (bad, want) in cases {
@@ -332,4 +465,59 @@ fn unreachable_nodes_are_ignored() {
     ]);
     let f = forest(1, 1, &[tree]).expect("valid");
     assert_eq!(f.n_nodes(), 3);
+}
+
+/// A complete tree of `depth` levels of `x[f] <= t` splits over uniform [0, 1) features, leaves
+/// holding one weight per target (a random forest's class probabilities).
+fn complete_tree(rng: &mut Lcg, n_features: usize, n_targets: usize, depth: u32) -> TreeSpec<f32> {
+    let n_branches = (1usize << depth) - 1;
+    let mut nodes = Vec::with_capacity(2 * n_branches + 1);
+    for i in 0..n_branches {
+        let split = Split::Compare(Cmp::Leq, rng.unit() as f32);
+        nodes.push(TreeNode::branch(
+            rng.below(n_features),
+            split,
+            2 * i + 1,
+            2 * i + 2,
+        ));
+    }
+    for _ in 0..=n_branches {
+        let ws = (0..n_targets).map(|target| LeafWeight {
+            target,
+            weight: rng.unit() as f32,
+        });
+        nodes.push(TreeNode::Leaf(ws.collect()));
+    }
+    TreeSpec::new(nodes)
+}
+
+/// Rough speed figure: `cargo test --release -p ironflow-loader tree_speed -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn tree_speed() {
+    let mut rng = Lcg(7);
+    for (n_trees, depth, n_targets) in [(100, 8, 3), (100, 3, 3), (100, 6, 1)] {
+        let nf = 13;
+        let trees: Vec<_> = (0..n_trees)
+            .map(|_| complete_tree(&mut rng, nf, n_targets, depth))
+            .collect();
+        let f = forest(nf, n_targets, &trees).expect("valid");
+        for n_rows in [1, 16, 64, 256, 4096] {
+            let x: Vec<f32> = (0..n_rows * nf).map(|_| rng.unit() as f32).collect();
+            let reps = (2_000_000 / (n_rows * n_trees)).max(3);
+            let start = std::time::Instant::now();
+            let mut check = 0.0f32;
+            for _ in 0..reps {
+                check += f
+                    .aggregate(&x, n_rows, nf, Aggregate::Sum)
+                    .expect("evaluates")
+                    .values()[0];
+            }
+            let ns = start.elapsed().as_nanos() as f64 / (reps * n_rows * n_trees) as f64;
+            eprintln!(
+                "{n_trees} trees depth {depth} ({} nodes), {n_targets} targets, batch {n_rows}: {ns:.1} ns/tree/row ({check:.0})",
+                f.n_nodes()
+            );
+        }
+    }
 }

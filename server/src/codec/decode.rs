@@ -1,7 +1,7 @@
 //! Request input -> loader tensor.
 
-use ironflow_loader::{DataType, NamedTensor, Tensor};
 use ironflow_loader::tensor::{f16, ndarray::ArrayD, Datum};
+use ironflow_loader::{DataType, NamedTensor, Tensor};
 
 use super::elements::{parse_flat, Element};
 use super::RequestInput;
@@ -52,10 +52,13 @@ pub enum DecodeError {
 /// Decodes one request input into a named tensor of its declared datatype and shape.
 pub fn decode_input(input: &RequestInput) -> Result<NamedTensor, DecodeError> {
     let name = &input.name;
-    let datatype: DataType = input.datatype.parse().map_err(|source| DecodeError::Datatype {
-        name: name.clone(),
-        source,
-    })?;
+    let datatype: DataType = input
+        .datatype
+        .parse()
+        .map_err(|source| DecodeError::Datatype {
+            name: name.clone(),
+            source,
+        })?;
     let shape: Vec<usize> = input
         .shape
         .iter()
@@ -136,14 +139,27 @@ mod tests {
 
     #[test]
     fn rejects_count_mismatch_and_unknown_datatype() {
-        let err = decode_input(&input(r#"{"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3]}"#))
-            .expect_err("count");
-        assert!(matches!(err, DecodeError::ElementCount { expected: 4, got: 3, .. }));
-        let err = decode_input(&input(r#"{"name":"x","shape":[1],"datatype":"FLOAT","data":[1]}"#))
-            .expect_err("datatype");
+        let err = decode_input(&input(
+            r#"{"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3]}"#,
+        ))
+        .expect_err("count");
+        assert!(matches!(
+            err,
+            DecodeError::ElementCount {
+                expected: 4,
+                got: 3,
+                ..
+            }
+        ));
+        let err = decode_input(&input(
+            r#"{"name":"x","shape":[1],"datatype":"FLOAT","data":[1]}"#,
+        ))
+        .expect_err("datatype");
         assert!(err.to_string().contains("FLOAT"));
-        let err = decode_input(&input(r#"{"name":"x","shape":[-1],"datatype":"FP32","data":[1]}"#))
-            .expect_err("negative");
+        let err = decode_input(&input(
+            r#"{"name":"x","shape":[-1],"datatype":"FP32","data":[1]}"#,
+        ))
+        .expect_err("negative");
         assert!(matches!(err, DecodeError::NegativeDimension { .. }));
     }
 }

@@ -4,8 +4,8 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use ironflow_loader::tensor::f16;
+use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 
 /// An element type the JSON data of a tensor can be parsed into.
 pub trait Element: Sized {
@@ -222,9 +222,15 @@ mod tests {
     #[test]
     fn flat_and_nested_lists_parse_alike() {
         assert_eq!(parse_flat::<f32>("[1, 2.5, -3]"), Ok(vec![1.0, 2.5, -3.0]));
-        assert_eq!(parse_flat::<f32>("[[1, 2.5], [-3, 4]]"), Ok(vec![1.0, 2.5, -3.0, 4.0]));
+        assert_eq!(
+            parse_flat::<f32>("[[1, 2.5], [-3, 4]]"),
+            Ok(vec![1.0, 2.5, -3.0, 4.0])
+        );
         assert_eq!(parse_flat::<i64>("[[1], [2]]"), Ok(vec![1, 2]));
-        assert_eq!(parse_flat::<String>(r#"["a", ["b"]]"#), Ok(vec!["a".into(), "b".into()]));
+        assert_eq!(
+            parse_flat::<String>(r#"["a", ["b"]]"#),
+            Ok(vec!["a".into(), "b".into()])
+        );
         assert_eq!(parse_flat::<bool>("[true, false]"), Ok(vec![true, false]));
     }
 

@@ -1,9 +1,9 @@
 //! Loader tensor -> response output, as MLServer's NumPy codec writes it: 1-D results get
 //! shape `[N, 1]`, text is `BYTES`, non-finite floats are `null`.
 
+use ironflow_loader::tensor::{f16, Datum, DatumType};
 use ironflow_loader::{DataType, NamedTensor, Tensor};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
-use ironflow_loader::tensor::{f16, Datum, DatumType};
 
 use super::{Parameters, ResponseOutput};
 
@@ -112,7 +112,10 @@ mod tests {
         let t = tensor2(&[[1.5f32, f32::NAN], [f32::INFINITY, -2.0]]);
         let out = encode_output(NamedTensor::new("p", t)).expect("encode");
         assert_eq!(out.shape, vec![2, 2]);
-        assert_eq!(serde_json::to_string(&out.data).expect("json"), "[1.5,null,null,-2.0]");
+        assert_eq!(
+            serde_json::to_string(&out.data).expect("json"),
+            "[1.5,null,null,-2.0]"
+        );
     }
 
     #[test]
@@ -120,6 +123,9 @@ mod tests {
         let t = tensor1(&["a".to_string(), "b".to_string()]);
         let out = encode_output(NamedTensor::new("s", t)).expect("encode");
         assert_eq!(out.datatype, "BYTES");
-        assert_eq!(serde_json::to_string(&out.data).expect("json"), r#"["a","b"]"#);
+        assert_eq!(
+            serde_json::to_string(&out.data).expect("json"),
+            r#"["a","b"]"#
+        );
     }
 }

@@ -2,8 +2,8 @@
 //! tensors, following MLServer's conventions where the protocol leaves a choice.
 
 mod decode;
-mod encode;
 mod elements;
+mod encode;
 
 pub use decode::{decode_input, DecodeError};
 pub use encode::encode_output;

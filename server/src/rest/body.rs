@@ -1,5 +1,6 @@
-//! A JSON body extractor whose rejections are [`ServeError`]s, so malformed or oversized bodies
-//! get the same `{"error": ...}` body as every other failure.
+//! A body extractor whose rejections are [`ServeError`]s, so malformed or oversized bodies get
+//! the same `{"error": ...}` body as every other failure. Parsing is a separate step, so a
+//! handler can answer "model not found" before it looks at the body.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -9,11 +10,21 @@ use serde::de::DeserializeOwned;
 use crate::error::ServeError;
 use crate::state::AppState;
 
-/// A request body parsed as JSON into `T`.
+/// A request body, read up to the configured limit.
 #[derive(Debug)]
-pub struct JsonBody<T>(pub T);
+pub struct RawBody(pub Bytes);
 
-impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+impl RawBody {
+    /// Parses the body as JSON into `T`.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ServeError> {
+        if self.0.is_empty() {
+            return Err(ServeError::MalformedBody("the body is empty".into()));
+        }
+        serde_json::from_slice(&self.0).map_err(|e| ServeError::MalformedBody(e.to_string()))
+    }
+}
+
+impl FromRequest<AppState> for RawBody {
     type Rejection = ServeError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
@@ -26,12 +37,6 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
                 ServeError::MalformedBody(rejection.body_text())
             }
         })?;
-        if bytes.is_empty() {
-            return Err(ServeError::MalformedBody("the body is empty".into()));
-        }
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ServeError::MalformedBody(e.to_string()))
+        Ok(RawBody(bytes))
     }
 }
-

@@ -24,7 +24,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v2/models/{name}", get(models::metadata))
         .route("/v2/models/{name}/ready", get(health::model_ready))
         .route("/v2/models/{name}/infer", post(models::infer))
-        .route("/v2/models/{name}/versions/{version}", get(models::version_metadata))
+        .route(
+            "/v2/models/{name}/versions/{version}",
+            get(models::version_metadata),
+        )
         .route(
             "/v2/models/{name}/versions/{version}/ready",
             get(health::model_version_ready),

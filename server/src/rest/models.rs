@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::Json;
 
-use super::body::JsonBody;
+use super::body::RawBody;
 use crate::codec::{InferRequest, InferResponse};
 use crate::error::ServeError;
 use crate::metadata::ModelMetadata;
@@ -29,9 +29,10 @@ pub async fn version_metadata(
 pub async fn infer(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    JsonBody(request): JsonBody<InferRequest>,
+    body: RawBody,
 ) -> Result<Json<InferResponse>, ServeError> {
     let served = state.model(&name, None)?;
+    let request: InferRequest = body.parse()?;
     crate::infer::infer(&state, served, request).await.map(Json)
 }
 
@@ -39,8 +40,9 @@ pub async fn infer(
 pub async fn version_infer(
     State(state): State<AppState>,
     Path((name, version)): Path<(String, String)>,
-    JsonBody(request): JsonBody<InferRequest>,
+    body: RawBody,
 ) -> Result<Json<InferResponse>, ServeError> {
     let served = state.model(&name, Some(&version))?;
+    let request: InferRequest = body.parse()?;
     crate::infer::infer(&state, served, request).await.map(Json)
 }

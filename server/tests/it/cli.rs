@@ -18,10 +18,19 @@ fn free_port() -> u16 {
 #[test]
 fn a_model_that_cannot_load_exits_non_zero_naming_the_file() {
     let dir = tempdir("broken");
-    std::fs::write(dir.join("MLmodel"), "flavors:\n  onnx:\n    data: model.onnx\n").expect("write");
+    std::fs::write(
+        dir.join("MLmodel"),
+        "flavors:\n  onnx:\n    data: model.onnx\n",
+    )
+    .expect("write");
     std::fs::write(dir.join("model.onnx"), b"\x08\x07\x12\x04trunc").expect("write");
     let out = Command::new(env!("CARGO_BIN_EXE_ironflow"))
-        .args(["serve", dir.to_str().expect("utf8"), "--http-port", &free_port().to_string()])
+        .args([
+            "serve",
+            dir.to_str().expect("utf8"),
+            "--http-port",
+            &free_port().to_string(),
+        ])
         .output()
         .expect("run");
     assert!(!out.status.success());
@@ -40,7 +49,13 @@ fn a_model_that_cannot_load_exits_non_zero_naming_the_file() {
 fn sigterm_stops_the_server_with_exit_0() {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ironflow"))
-        .args(["serve", example("iris-logreg-onnx").join("model").to_str().expect("utf8")])
+        .args([
+            "serve",
+            example("iris-logreg-onnx")
+                .join("model")
+                .to_str()
+                .expect("utf8"),
+        ])
         .env("MLSERVER_HTTP_PORT", port.to_string())
         .env("MLSERVER_MODEL_NAME", "iris")
         .env("MLSERVER_HOST", "127.0.0.1")
@@ -52,7 +67,9 @@ fn sigterm_stops_the_server_with_exit_0() {
     loop {
         if let Ok(mut stream) = std::net::TcpStream::connect(&url) {
             use std::io::Write;
-            let _ = stream.write_all(b"GET /v2/models/iris/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let _ = stream.write_all(
+                b"GET /v2/models/iris/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            );
             let mut reply = String::new();
             let _ = stream.read_to_string(&mut reply);
             if reply.starts_with("HTTP/1.1 200") {
@@ -63,11 +80,20 @@ fn sigterm_stops_the_server_with_exit_0() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill")
+        .success());
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(0));
     let mut stderr = String::new();
-    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("read");
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read");
     assert!(stderr.contains("model loaded"), "{stderr}");
 }
 

@@ -42,7 +42,12 @@ async fn every_example_model_answers_as_mlflow_did() {
     let root = example("");
     let (count, failures) = run_cases(&root, |_| true).await;
     assert!(count >= 10, "expected the example fixtures, found {count}");
-    assert!(failures.is_empty(), "{} of {count} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {count} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -50,5 +55,10 @@ async fn every_corpus_onnx_model_answers_as_mlflow_did() {
     let root = corpus("");
     let (count, failures) = run_cases(&root, |n| n.starts_with("onnx-")).await;
     assert!(count >= 8, "expected the corpus ONNX cases, found {count}");
-    assert!(failures.is_empty(), "{} of {count} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {count} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -13,7 +13,9 @@ async fn server() -> TestServer {
 
 fn error_of(status: u16, body: &str) -> (u16, String) {
     let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
-    let msg = v["error"].as_str().unwrap_or_else(|| panic!("no error field: {body}"));
+    let msg = v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error field: {body}"));
     (status, msg.to_owned())
 }
 
@@ -97,7 +99,10 @@ async fn input_errors_are_400_naming_the_input() {
 
     let mut duplicate = valid();
     let first = duplicate["inputs"][0].clone();
-    duplicate["inputs"].as_array_mut().expect("inputs").push(first);
+    duplicate["inputs"]
+        .as_array_mut()
+        .expect("inputs")
+        .push(first);
     cases.push((duplicate, "dense", "more than once"));
 
     for (body, name, needle) in cases {
@@ -141,12 +146,25 @@ async fn concurrent_requests_share_one_plan() {
     let expected = read_json(&case.join("expected.json"));
     let mut tasks = vec![];
     for i in 0..32 {
-        let body = if i % 4 == 0 { json!({"inputs": []}) } else { request.clone() };
+        let body = if i % 4 == 0 {
+            json!({"inputs": []})
+        } else {
+            request.clone()
+        };
         let client = s.client.clone();
         let url = format!("{}/v2/models/two/infer", s.base);
         tasks.push(tokio::spawn(async move {
-            let r = client.post(url).body(body.to_string()).send().await.expect("send");
-            (i, r.status().as_u16(), r.json::<Value>().await.expect("json"))
+            let r = client
+                .post(url)
+                .body(body.to_string())
+                .send()
+                .await
+                .expect("send");
+            (
+                i,
+                r.status().as_u16(),
+                r.json::<Value>().await.expect("json"),
+            )
         }));
     }
     for t in tasks {

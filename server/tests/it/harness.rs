@@ -43,7 +43,11 @@ impl TestServer {
     }
 
     /// Serves with adjusted arguments.
-    pub async fn start_with(model_dir: &Path, name: &str, adjust: impl FnOnce(&mut ServeArgs)) -> Self {
+    pub async fn start_with(
+        model_dir: &Path,
+        name: &str,
+        adjust: impl FnOnce(&mut ServeArgs),
+    ) -> Self {
         Self::try_start_with(model_dir, name, adjust)
             .await
             .unwrap_or_else(|e| panic!("{e}"))
@@ -69,7 +73,9 @@ impl TestServer {
         let state = ironflow_server::load_state(&args)
             .await
             .map_err(|e| format!("{}: {e:#}", model_dir.display()))?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(ironflow_server::serve_on(listener, state, async {
@@ -85,7 +91,12 @@ impl TestServer {
 
     /// GET a path; returns status and body text.
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let r = self.client.get(format!("{}{path}", self.base)).send().await.expect("get");
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("get");
         (r.status().as_u16(), r.text().await.expect("body"))
     }
 
@@ -132,28 +143,43 @@ fn flatten(v: &Value, out: &mut Vec<Value>) {
 pub fn compare_outputs(got: &Value, expected: &Value) -> Result<(), String> {
     let rtol = expected.get("rtol").and_then(Value::as_f64).unwrap_or(1e-5);
     let atol = expected.get("atol").and_then(Value::as_f64).unwrap_or(1e-6);
-    let exp = expected["outputs"].as_array().ok_or("expected.json has no outputs")?;
-    let outs = got["outputs"].as_array().ok_or_else(|| format!("no outputs in {got}"))?;
+    let exp = expected["outputs"]
+        .as_array()
+        .ok_or("expected.json has no outputs")?;
+    let outs = got["outputs"]
+        .as_array()
+        .ok_or_else(|| format!("no outputs in {got}"))?;
     if outs.len() != exp.len() {
         return Err(format!("{} outputs, expected {}", outs.len(), exp.len()));
     }
     for (g, e) in outs.iter().zip(exp) {
         for key in ["name", "datatype", "shape"] {
             if g[key] != e[key] {
-                return Err(format!("{}: {key} {} != expected {}", e["name"], g[key], e[key]));
+                return Err(format!(
+                    "{}: {key} {} != expected {}",
+                    e["name"], g[key], e[key]
+                ));
             }
         }
         let (mut gd, mut ed) = (vec![], vec![]);
         flatten(&g["data"], &mut gd);
         flatten(&e["data"], &mut ed);
         if gd.len() != ed.len() {
-            return Err(format!("{}: {} values, expected {}", e["name"], gd.len(), ed.len()));
+            return Err(format!(
+                "{}: {} values, expected {}",
+                e["name"],
+                gd.len(),
+                ed.len()
+            ));
         }
         for (j, (a, b)) in gd.iter().zip(&ed).enumerate() {
             let same = match (a, b) {
                 (Value::Number(x), Value::Number(y)) if x.is_i64() && y.is_i64() => x == y,
                 (Value::Number(x), Value::Number(y)) => {
-                    let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
+                    let (x, y) = (
+                        x.as_f64().unwrap_or(f64::NAN),
+                        y.as_f64().unwrap_or(f64::NAN),
+                    );
                     (x - y).abs() <= atol + rtol * y.abs()
                 }
                 (a, b) => a == b,

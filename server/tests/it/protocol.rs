@@ -63,7 +63,10 @@ async fn versioned_paths_answer_for_the_configured_version_only() {
     .await;
     let (status, body) = v.get("/v2/models/iris/versions/3").await;
     assert_eq!(status, 200);
-    assert_eq!(serde_json::from_str::<Value>(&body).expect("json")["versions"], json!(["3"]));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("json")["versions"],
+        json!(["3"])
+    );
     assert_eq!(v.get("/v2/models/iris/versions/3/ready").await.0, 200);
     assert_eq!(v.get("/v2/models/iris/versions/4/ready").await.0, 404);
     let request = read_json(&example(DEMO).join("request.json"));
@@ -99,8 +102,14 @@ async fn responses_follow_mlserver_conventions() {
     assert!(got.get("model_version").is_none(), "no version configured");
     assert_eq!(got["parameters"], json!({"content_type": "dict"}));
     let id = got["id"].as_str().expect("generated id");
-    assert_eq!(uuid::Uuid::parse_str(id).expect("uuid").get_version_num(), 4);
-    assert_eq!(got["outputs"][0]["parameters"], json!({"content_type": "np"}));
+    assert_eq!(
+        uuid::Uuid::parse_str(id).expect("uuid").get_version_num(),
+        4
+    );
+    assert_eq!(
+        got["outputs"][0]["parameters"],
+        json!({"content_type": "np"})
+    );
     compare_outputs(&got, &read_json(&example(DEMO).join("expected.json"))).expect("same outputs");
 
     request["id"] = json!("req-123");

@@ -83,10 +83,11 @@ impl Binder {
     }
 
     fn position(&self, name: &str) -> Option<usize> {
-        self.inputs
-            .iter()
-            .position(|i| i.name == name)
-            .or_else(|| self.aliases.iter().position(|a| a.iter().any(|n| n == name)))
+        self.inputs.iter().position(|i| i.name == name).or_else(|| {
+            self.aliases
+                .iter()
+                .position(|a| a.iter().any(|n| n == name))
+        })
     }
 
     /// Produces the graph's input tensors, in graph order.
@@ -145,7 +146,10 @@ impl Binder {
             if ordered.len() != k {
                 return Err(PredictError::Shape {
                     name: input.name.clone(),
-                    got: vec![ordered.first().map_or(0, |t| t.tensor.shape()[0]), ordered.len()],
+                    got: vec![
+                        ordered.first().map_or(0, |t| t.tensor.shape()[0]),
+                        ordered.len(),
+                    ],
                     expected: input.shape_for_error(),
                 });
             }
@@ -253,15 +257,20 @@ fn convert(name: &str, tensor: &Tensor, to: DataType) -> Result<Tensor, PredictE
 /// Whether `from` data may feed a `to` input.
 pub fn converts_losslessly(from: DataType, to: DataType) -> bool {
     use DataType::*;
-    match (from, to) {
-        (Fp64, Fp32) => true,
-        (Fp16, Fp32 | Fp64) | (Fp32, Fp64) => true,
-        (Int8, Int16 | Int32 | Int64) | (Int16, Int32 | Int64) | (Int32, Int64) => true,
-        (Uint8, Uint16 | Uint32 | Uint64 | Int16 | Int32 | Int64) => true,
-        (Uint16, Uint32 | Uint64 | Int32 | Int64) | (Uint32, Uint64 | Int64) => true,
-        (Int8 | Int16 | Uint8 | Uint16, Fp32 | Fp64) | (Int32 | Uint32, Fp64) => true,
-        _ => false,
-    }
+    matches!(
+        (from, to),
+        (Fp64, Fp32)
+            | (Fp16, Fp32 | Fp64)
+            | (Fp32, Fp64)
+            | (Int8, Int16 | Int32 | Int64)
+            | (Int16, Int32 | Int64)
+            | (Int32, Int64)
+            | (Uint8, Uint16 | Uint32 | Uint64 | Int16 | Int32 | Int64)
+            | (Uint16, Uint32 | Uint64 | Int32 | Int64)
+            | (Uint32, Uint64 | Int64)
+            | (Int8 | Int16 | Uint8 | Uint16, Fp32 | Fp64)
+            | (Int32 | Uint32, Fp64)
+    )
 }
 
 #[cfg(test)]
@@ -315,6 +324,9 @@ mod tests {
         let unknown = b.bind(vec![NamedTensor::new("z", x.clone())]);
         assert!(matches!(unknown, Err(PredictError::UnknownInput { .. })));
         let missing = b.bind(vec![NamedTensor::new("x", x)]);
-        assert_eq!(missing, Err(PredictError::MissingInput { name: "y".into() }));
+        assert_eq!(
+            missing,
+            Err(PredictError::MissingInput { name: "y".into() })
+        );
     }
 }

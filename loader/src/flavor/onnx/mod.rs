@@ -12,8 +12,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use tract_onnx::data_resolver::FopenDataResolver;
 use tract_onnx::prelude::*;
-use tract_onnx::tract_hir::internal::{bail, format_err, Factoid};
 use tract_onnx::tract_hir::infer::{GenericFactoid, InferenceFact};
+use tract_onnx::tract_hir::internal::{bail, format_err, Factoid};
 
 use crate::datatype::DataType;
 use crate::error::{LoadError, PredictError};
@@ -76,10 +76,20 @@ pub fn load(
         .into_optimized()
         .map_err(|e| onnx_error(format!("{e:#}")))?;
 
-    let inputs = describe(&typed, typed.input_outlets().map_err(|e| onnx_error(e.to_string()))?)
-        .map_err(|e| onnx_error(format!("{e:#}")))?;
-    let outputs = describe(&typed, typed.output_outlets().map_err(|e| onnx_error(e.to_string()))?)
-        .map_err(|e| onnx_error(format!("{e:#}")))?;
+    let inputs = describe(
+        &typed,
+        typed
+            .input_outlets()
+            .map_err(|e| onnx_error(e.to_string()))?,
+    )
+    .map_err(|e| onnx_error(format!("{e:#}")))?;
+    let outputs = describe(
+        &typed,
+        typed
+            .output_outlets()
+            .map_err(|e| onnx_error(e.to_string()))?,
+    )
+    .map_err(|e| onnx_error(format!("{e:#}")))?;
     let plan = typed
         .into_runnable()
         .map_err(|e| onnx_error(format!("{e:#}")))?;
@@ -117,12 +127,37 @@ impl Predictor for OnnxPredictor {
             .plan
             .run(bound.into_iter().map(TValue::from).collect())
             .map_err(|e| PredictError::Runtime(format!("{e:#}")))?;
-        Ok(self
-            .output_names
+        self.output_names
             .iter()
             .zip(outputs)
-            .map(|(name, value)| NamedTensor::new(name.clone(), value.into_tensor()))
-            .collect())
+            .map(|(name, value)| {
+                Ok(NamedTensor::new(
+                    name.clone(),
+                    as_wire_type(value.into_tensor())?,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// tract types integers that flow through `Cast(to=INT64)` as shape integers (`TDim`); the wire
+/// and the model's declared output type are INT64.
+fn as_wire_type(tensor: Tensor) -> Result<Tensor, PredictError> {
+    if tensor.datum_type() != DatumType::TDim {
+        return Ok(tensor);
+    }
+    tensor
+        .cast_to::<i64>()
+        .map(|t| t.into_owned())
+        .map_err(|e| PredictError::Runtime(format!("{e:#}")))
+}
+
+/// The element type an outlet's values travel as.
+fn wire_datum_type(dt: DatumType) -> DatumType {
+    if dt == DatumType::TDim {
+        DatumType::I64
+    } else {
+        dt
     }
 }
 
@@ -156,11 +191,15 @@ fn set_batch_dimension(model: &mut InferenceModel, signature: Option<&Schema>) -
                 .iter()
                 .map(|&d| (d >= 0).then(|| TDim::from(d)))
                 .collect(),
-            (None, None) => bail!("input {name:?} has no shape in the file and none in the signature"),
+            (None, None) => {
+                bail!("input {name:?} has no shape in the file and none in the signature")
+            }
         };
         let mut resolved: TVec<TDim> = tvec![];
         for (axis, dim) in dims.into_iter().enumerate() {
-            let spec_dim = spec.and_then(|s| s.shape.get(axis).copied()).filter(|&d| d >= 0);
+            let spec_dim = spec
+                .and_then(|s| s.shape.get(axis).copied())
+                .filter(|&d| d >= 0);
             let dim = match dim {
                 Some(d) if d.to_i64().is_ok() => d,
                 _ if axis == 0 => TDim::Sym(batch.clone()),
@@ -217,8 +256,13 @@ fn describe(model: &TypedModel, outlets: &[OutletId]) -> TractResult<Vec<TensorI
                 .outlet_label(outlet)
                 .map(str::to_owned)
                 .unwrap_or_else(|| model.node(outlet.node).name.clone());
-            let datatype = DataType::from_datum_type(fact.datum_type)
-                .ok_or_else(|| format_err!("{name:?} has element type {:?}, which the v2 protocol cannot carry", fact.datum_type))?;
+            let datatype =
+                DataType::from_datum_type(wire_datum_type(fact.datum_type)).ok_or_else(|| {
+                    format_err!(
+                        "{name:?} has element type {:?}, which the v2 protocol cannot carry",
+                        fact.datum_type
+                    )
+                })?;
             let shape = fact
                 .shape
                 .iter()

@@ -25,7 +25,11 @@ pub fn indices(node: &NodeProto, name: &str) -> TractResult<Vec<usize>> {
 
 /// Values given either as `name` (FLOATS) or as `name_as_tensor` (a 1-D DOUBLE tensor, opset 3),
 /// widened to f64 (exactly), with whether they were doubles. Empty when neither is present.
-pub fn floats_or_doubles(ctx: &ParsingContext, node: &NodeProto, name: &str) -> TractResult<(Vec<f64>, bool)> {
+pub fn floats_or_doubles(
+    ctx: &ParsingContext,
+    node: &NodeProto,
+    name: &str,
+) -> TractResult<(Vec<f64>, bool)> {
     let floats = node.get_attr_opt_vec::<f32>(name)?.unwrap_or_default();
     let doubles = tensor(ctx, node, &format!("{name}_as_tensor"), &[DataType::Double])?;
     let doubles = doubles.map(|(d, _)| d).unwrap_or_default();
@@ -43,7 +47,9 @@ pub fn tensor(
     name: &str,
     types: &[DataType],
 ) -> TractResult<Option<(Vec<f64>, DatumType)>> {
-    let Some(proto) = tensor_proto(node, name, types)? else { return Ok(None) };
+    let Some(proto) = tensor_proto(node, name, types)? else {
+        return Ok(None);
+    };
     let t = ctx.load_tensor(proto)?;
     let dt = t.datum_type();
     let values = t.cast_to::<f64>()?;
@@ -52,16 +58,28 @@ pub fn tensor(
 }
 
 /// A 1-D UINT8 tensor attribute (opset 5 `nodes_modes`).
-pub fn tensor_u8(ctx: &ParsingContext, node: &NodeProto, name: &str) -> TractResult<Option<Vec<u8>>> {
-    let Some(proto) = tensor_proto(node, name, &[DataType::Uint8])? else { return Ok(None) };
+pub fn tensor_u8(
+    ctx: &ParsingContext,
+    node: &NodeProto,
+    name: &str,
+) -> TractResult<Option<Vec<u8>>> {
+    let Some(proto) = tensor_proto(node, name, &[DataType::Uint8])? else {
+        return Ok(None);
+    };
     let t = ctx.load_tensor(proto)?;
     Ok(Some(t.try_as_plain_ram()?.as_slice::<u8>()?.to_vec()))
 }
 
 /// Checks a tensor attribute's element type and rank before tract decodes it (its decoder does
 /// not cover every element type).
-fn tensor_proto<'a>(node: &'a NodeProto, name: &str, types: &[DataType]) -> TractResult<Option<&'a TensorProto>> {
-    let Some(proto) = node.get_attr_opt::<&TensorProto>(name)? else { return Ok(None) };
+fn tensor_proto<'a>(
+    node: &'a NodeProto,
+    name: &str,
+    types: &[DataType],
+) -> TractResult<Option<&'a TensorProto>> {
+    let Some(proto) = node.get_attr_opt::<&TensorProto>(name)? else {
+        return Ok(None);
+    };
     if !types.iter().any(|t| *t as i32 == proto.data_type) {
         let names: Vec<&str> = types.iter().map(|t| t.as_str_name()).collect();
         bail!(
@@ -72,7 +90,11 @@ fn tensor_proto<'a>(node: &'a NodeProto, name: &str, types: &[DataType]) -> Trac
         );
     }
     if proto.dims.len() > 1 {
-        bail!("{}: attribute {name} must be 1-D, found dims {:?}", node.op_type, proto.dims);
+        bail!(
+            "{}: attribute {name} must be 1-D, found dims {:?}",
+            node.op_type,
+            proto.dims
+        );
     }
     Ok(Some(proto))
 }

@@ -35,8 +35,23 @@ pub fn classifier(ctx: &ParsingContext, node: &NodeProto) -> Built {
     let all_positive = !leaves.weights.iter().any(|w| *w < 0.0);
     let (base_values, base_double) = floats_or_doubles(ctx, node, "base_values")?;
     let post = post_transform(node)?;
-    let output = Output::Classifier { labels, base_values, post, binary_case, all_positive };
-    build(ctx, node, "TreeEnsembleClassifier", n_classes, Aggregate::Sum, leaves, base_double, output)
+    let output = Output::Classifier {
+        labels,
+        base_values,
+        post,
+        binary_case,
+        all_positive,
+    };
+    build(
+        ctx,
+        node,
+        "TreeEnsembleClassifier",
+        n_classes,
+        Aggregate::Sum,
+        leaves,
+        base_double,
+        output,
+    )
 }
 
 /// `TreeEnsembleRegressor`: outputs `Y [N, n_targets]` (f32).
@@ -45,7 +60,11 @@ pub fn regressor(ctx: &ParsingContext, node: &NodeProto) -> Built {
     if n_targets <= 0 {
         bail!("TreeEnsembleRegressor: n_targets must be positive, got {n_targets}");
     }
-    let aggregate = match node.get_attr_opt::<String>("aggregate_function")?.as_deref().unwrap_or("SUM") {
+    let aggregate = match node
+        .get_attr_opt::<String>("aggregate_function")?
+        .as_deref()
+        .unwrap_or("SUM")
+    {
         "SUM" => Aggregate::Sum,
         "AVERAGE" => Aggregate::Average,
         "MIN" => Aggregate::Min,
@@ -55,12 +74,29 @@ pub fn regressor(ctx: &ParsingContext, node: &NodeProto) -> Built {
     let leaves = LeafTable::read(ctx, node, "target")?;
     let (base_values, base_double) = floats_or_doubles(ctx, node, "base_values")?;
     let post = post_transform(node)?;
-    let output = Output::Regressor { base_values, post, same_type_as_input: false };
-    build(ctx, node, "TreeEnsembleRegressor", n_targets as usize, aggregate, leaves, base_double, output)
+    let output = Output::Regressor {
+        base_values,
+        post,
+        same_type_as_input: false,
+    };
+    build(
+        ctx,
+        node,
+        "TreeEnsembleRegressor",
+        n_targets as usize,
+        aggregate,
+        leaves,
+        base_double,
+        output,
+    )
 }
 
 fn post_transform(node: &NodeProto) -> TractResult<PostTransform> {
-    PostTransform::parse(node.get_attr_opt::<String>("post_transform")?.as_deref().unwrap_or("NONE"))
+    PostTransform::parse(
+        node.get_attr_opt::<String>("post_transform")?
+            .as_deref()
+            .unwrap_or("NONE"),
+    )
 }
 
 /// The `class_*` or `target_*` attributes.
@@ -90,7 +126,14 @@ impl LeafTable {
                 weights.len()
             );
         }
-        Ok(LeafTable { prefix, tree_ids, node_ids, ids, weights, double })
+        Ok(LeafTable {
+            prefix,
+            tree_ids,
+            node_ids,
+            ids,
+            weights,
+            double,
+        })
     }
 }
 
@@ -132,7 +175,11 @@ fn build(
     let mut position = HashMap::with_capacity(n);
     for i in 0..n {
         if position.insert((tree_ids[i], node_ids[i]), i).is_some() {
-            bail!("{op}: node {} of tree {} is defined twice", node_ids[i], tree_ids[i]);
+            bail!(
+                "{op}: node {} of tree {} is defined twice",
+                node_ids[i],
+                tree_ids[i]
+            );
         }
     }
     let mut kinds = Vec::with_capacity(n);
@@ -145,7 +192,11 @@ fn build(
             "BRANCH_GT" => Some(Cmp::Gt),
             "BRANCH_EQ" => Some(Cmp::Eq),
             "BRANCH_NEQ" => Some(Cmp::Neq),
-            other => bail!("{op}: node {} of tree {} has unknown mode {other:?}", node_ids[i], tree_ids[i]),
+            other => bail!(
+                "{op}: node {} of tree {} has unknown mode {other:?}",
+                node_ids[i],
+                tree_ids[i]
+            ),
         });
     }
 
@@ -155,15 +206,25 @@ fn build(
     for j in 0..leaves.ids.len() {
         let key = (leaves.tree_ids[j], leaves.node_ids[j]);
         let Some(&i) = position.get(&key) else {
-            bail!("{op}: {p}_nodeids[{j}] refers to node {} of tree {}, which does not exist", key.1, key.0);
+            bail!(
+                "{op}: {p}_nodeids[{j}] refers to node {} of tree {}, which does not exist",
+                key.1,
+                key.0
+            );
         };
         if kinds[i].is_some() {
             continue; // onnxruntime ignores weights on branches
         }
         if leaves.ids[j] >= n_targets {
-            bail!("{op}: {p}_ids[{j}] is {} but there are {n_targets} outputs", leaves.ids[j]);
+            bail!(
+                "{op}: {p}_ids[{j}] is {} but there are {n_targets} outputs",
+                leaves.ids[j]
+            );
         }
-        weights[i].push(LeafWeight { target: leaves.ids[j], weight: leaves.weights[j] });
+        weights[i].push(LeafWeight {
+            target: leaves.ids[j],
+            weight: leaves.weights[j],
+        });
     }
 
     // Each tree's node table: its nodes in attribute order, children by local index.
@@ -199,7 +260,11 @@ fn build(
                 None => {
                     let mut ws = std::mem::take(&mut weights[i]);
                     if ws.is_empty() {
-                        bail!("{op}: leaf node {} of tree {} has no weight", node_ids[i], tree_ids[i]);
+                        bail!(
+                            "{op}: leaf node {} of tree {} has no weight",
+                            node_ids[i],
+                            tree_ids[i]
+                        );
                     }
                     if n_targets == 1 {
                         // onnxruntime's one-output aggregators read only the leaf's first weight.
@@ -210,14 +275,23 @@ fn build(
                 }
             });
         }
-        let names = list.iter().map(|&i| NodeName::Id { tree: tree_ids[i], node: node_ids[i] }).collect();
+        let names = list
+            .iter()
+            .map(|&i| NodeName::Id {
+                tree: tree_ids[i],
+                node: node_ids[i],
+            })
+            .collect();
         tables.insert(tree, (nodes, names));
     }
 
     // A tree per run of equal nodes_treeids, rooted at the run's first node.
-    let runs: Vec<usize> = (0..n).filter(|&i| i == 0 || tree_ids[i] != tree_ids[i - 1]).collect();
+    let runs: Vec<usize> = (0..n)
+        .filter(|&i| i == 0 || tree_ids[i] != tree_ids[i - 1])
+        .collect();
     let mut remaining: HashMap<i64, usize> = HashMap::new();
-    runs.iter().for_each(|&i| *remaining.entry(tree_ids[i]).or_default() += 1);
+    runs.iter()
+        .for_each(|&i| *remaining.entry(tree_ids[i]).or_default() += 1);
     let mut trees = Vec::with_capacity(runs.len());
     let mut names = Vec::with_capacity(runs.len());
     for i in runs {
@@ -225,13 +299,24 @@ fn build(
         let left = remaining.entry(tree).or_default();
         *left -= 1;
         // The last run of a tree id takes its table, earlier ones (rare) copy it.
-        let table = if *left == 0 { tables.remove(&tree) } else { tables.get(&tree).cloned() };
+        let table = if *left == 0 {
+            tables.remove(&tree)
+        } else {
+            tables.get(&tree).cloned()
+        };
         if let Some((nodes, n)) = table {
-            trees.push(TreeSpec { nodes, root: local[i] });
+            trees.push(TreeSpec {
+                nodes,
+                root: local[i],
+            });
             names.push(n);
         }
     }
-    let n_features = (0..n).filter(|&i| kinds[i].is_some()).map(|i| features[i] + 1).max().unwrap_or(0);
+    let n_features = (0..n)
+        .filter(|&i| kinds[i].is_some())
+        .map(|i| features[i] + 1)
+        .max()
+        .unwrap_or(0);
     let ensemble = Ensemble {
         op,
         trees,

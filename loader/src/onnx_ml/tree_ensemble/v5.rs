@@ -22,7 +22,10 @@ use crate::tree::{Aggregate, Branch, Cmp, LeafWeight, Split, TreeNode, TreeSpec}
 const OP: &str = "TreeEnsemble";
 
 /// `TreeEnsemble`: outputs `Y [N, n_targets]` of the input's type.
-pub fn tree_ensemble(ctx: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+pub fn tree_ensemble(
+    ctx: &ParsingContext,
+    node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let floats = [DataType::Float, DataType::Double];
     let Some((splits, split_dt)) = tensor(ctx, node, "nodes_splits", &floats)? else {
         bail!("{OP}: attribute nodes_splits is required");
@@ -33,7 +36,9 @@ pub fn tree_ensemble(ctx: &ParsingContext, node: &NodeProto) -> TractResult<(Box
     let Some((leaf_weights, weight_dt)) = tensor(ctx, node, "leaf_weights", &floats)? else {
         bail!("{OP}: attribute leaf_weights is required");
     };
-    let membership = tensor(ctx, node, "membership_values", &floats)?.map(|(v, _)| v).unwrap_or_default();
+    let membership = tensor(ctx, node, "membership_values", &floats)?
+        .map(|(v, _)| v)
+        .unwrap_or_default();
     let t = Table {
         features: indices(node, "nodes_featureids")?,
         splits,
@@ -85,7 +90,11 @@ pub fn tree_ensemble(ctx: &ParsingContext, node: &NodeProto) -> TractResult<(Box
         n_targets,
         double: split_dt == DatumType::F64 || weight_dt == DatumType::F64,
         aggregate,
-        output: Output::Regressor { base_values: vec![], post, same_type_as_input: true },
+        output: Output::Regressor {
+            base_values: vec![],
+            post,
+            same_type_as_input: true,
+        },
     };
     ensemble.validate(&names)?;
     Ok((expand(TreeEnsembleExpansion::new(ensemble)), vec![]))
@@ -96,7 +105,17 @@ fn member_sets(modes: &[u8], membership: &[f64]) -> Vec<Vec<f64>> {
     let mut values = membership.iter();
     modes
         .iter()
-        .map(|&m| if m == 6 { values.by_ref().take_while(|v| !v.is_nan()).copied().collect() } else { vec![] })
+        .map(|&m| {
+            if m == 6 {
+                values
+                    .by_ref()
+                    .take_while(|v| !v.is_nan())
+                    .copied()
+                    .collect()
+            } else {
+                vec![]
+            }
+        })
         .collect()
 }
 
@@ -139,7 +158,10 @@ impl Table {
             }
         }
         if !self.missing.is_empty() && self.missing.len() != n {
-            bail!("{OP}: nodes_missing_value_tracks_true has {} entries, not {n}", self.missing.len());
+            bail!(
+                "{OP}: nodes_missing_value_tracks_true has {} entries, not {n}",
+                self.missing.len()
+            );
         }
         if self.leaf_targets.len() != self.leaf_weights.len() {
             bail!(
@@ -149,7 +171,10 @@ impl Table {
             );
         }
         if let Some(i) = self.modes.iter().position(|&m| m > 6) {
-            bail!("{OP}: nodes_modes[{i}] is {}, not a mode (0-6)", self.modes[i]);
+            bail!(
+                "{OP}: nodes_modes[{i}] is {}, not a mode (0-6)",
+                self.modes[i]
+            );
         }
         Ok(())
     }
@@ -166,9 +191,14 @@ impl Table {
         if root >= n {
             bail!("{OP}: tree_roots[{k}] is {root} but there are {n} nodes");
         }
-        let single_leaf =
-            self.true_leafs[root] != 0 && self.false_leafs[root] != 0 && self.true_ids[root] == self.false_ids[root];
-        let root = if single_leaf { Ref::Leaf(self.true_ids[root]) } else { Ref::Interior(root) };
+        let single_leaf = self.true_leafs[root] != 0
+            && self.false_leafs[root] != 0
+            && self.true_ids[root] == self.false_ids[root];
+        let root = if single_leaf {
+            Ref::Leaf(self.true_ids[root])
+        } else {
+            Ref::Interior(root)
+        };
         let mut local: HashMap<Ref, usize> = HashMap::new();
         let mut order = vec![root];
         local.insert(root, 0);
@@ -179,8 +209,13 @@ impl Table {
             next += 1;
             nodes.push(match r {
                 Ref::Leaf(l) => {
-                    let (Some(&target), Some(&weight)) = (self.leaf_targets.get(l), self.leaf_weights.get(l)) else {
-                        bail!("{OP}: tree {k} reaches leaf {l} but there are {} leaves", self.leaf_weights.len());
+                    let (Some(&target), Some(&weight)) =
+                        (self.leaf_targets.get(l), self.leaf_weights.get(l))
+                    else {
+                        bail!(
+                            "{OP}: tree {k} reaches leaf {l} but there are {} leaves",
+                            self.leaf_weights.len()
+                        );
                     };
                     // A single target: onnxruntime's one-output path ignores the target id.
                     let target = if n_targets == 1 { 0 } else { target };
@@ -191,10 +226,16 @@ impl Table {
                 }
                 Ref::Interior(i) => {
                     let mut child = |id: usize, leaf: i64| {
-                        let c = if leaf != 0 { Ref::Leaf(id) } else { Ref::Interior(id) };
+                        let c = if leaf != 0 {
+                            Ref::Leaf(id)
+                        } else {
+                            Ref::Interior(id)
+                        };
                         if let Ref::Interior(c) = c {
                             if c >= n {
-                                bail!("{OP}: nodes_*[{i}] points to node {c} but there are {n} nodes");
+                                bail!(
+                                    "{OP}: nodes_*[{i}] points to node {c} but there are {n} nodes"
+                                );
                             }
                         }
                         let len = local.len();
