@@ -10,13 +10,17 @@ pub mod flavor;
 pub mod mlmodel;
 pub mod model;
 pub mod onnx_ml;
+pub mod pickle;
+pub mod pyobj;
+pub mod sklearn;
+pub mod skops;
 pub mod tree;
 
 pub use datatype::DataType;
 pub use error::{LoadError, PredictError};
 pub use flavor::load;
 pub use mlmodel::{MlModel, Signature};
-pub use model::{LoadedModel, NamedTensor, TensorInfo};
+pub use model::{LoadedModel, NamedTensor, OutputStyle, TensorInfo};
 
 pub use tensor::Tensor;
 

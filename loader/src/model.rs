@@ -46,6 +46,27 @@ pub trait Predictor: Send + Sync {
     fn predict(&self, inputs: Vec<NamedTensor>) -> Result<Vec<NamedTensor>, PredictError>;
 }
 
+/// How the model's pyfunc hands its outputs back, which decides how MLServer encodes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputStyle {
+    /// A dict of named arrays (mlflow's ONNX wrapper): one v2 output per key, request
+    /// `content_type` `dict`.
+    Dict,
+    /// One array (`model.predict` of scikit-learn and friends): one v2 output named `output-1`,
+    /// `content_type` `np`.
+    Array,
+}
+
+impl OutputStyle {
+    /// The response-level `content_type` MLServer sets for this style.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Dict => "dict",
+            Self::Array => "np",
+        }
+    }
+}
+
 /// A model ready to serve: its MLmodel description, its signature and its compiled predictor.
 pub struct LoadedModel {
     /// The parsed `MLmodel` file.
@@ -58,6 +79,8 @@ pub struct LoadedModel {
     pub inputs: Vec<TensorInfo>,
     /// The outputs the model runtime returns (from the model file itself).
     pub outputs: Vec<TensorInfo>,
+    /// How outputs are handed back (a dict of arrays for ONNX, one array otherwise).
+    pub output_style: OutputStyle,
     predictor: Box<dyn Predictor>,
 }
 
@@ -71,12 +94,18 @@ impl LoadedModel {
         outputs: Vec<TensorInfo>,
         predictor: Box<dyn Predictor>,
     ) -> Self {
+        let output_style = if flavor == "onnx" {
+            OutputStyle::Dict
+        } else {
+            OutputStyle::Array
+        };
         Self {
             mlmodel,
             signature,
             flavor,
             inputs,
             outputs,
+            output_style,
             predictor,
         }
     }

@@ -42,8 +42,10 @@ pub async fn infer(
         .collect::<Result<Vec<_>, _>>()
         .map_err(ServeError::Internal)?;
     let mut parameters = Parameters::new();
-    // mlflow's ONNX wrapper returns a dict of arrays, which MLServer encodes with its dict codec.
-    parameters.insert("content_type".into(), "dict".into());
+    parameters.insert(
+        "content_type".into(),
+        served.model.output_style.content_type().into(),
+    );
     Ok(InferResponse {
         model_name: served.name.clone(),
         model_version: served.version.clone(),
