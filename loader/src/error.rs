@@ -56,6 +56,38 @@ pub enum LoadError {
         /// tract's error chain.
         message: String,
     },
+    /// An XGBoost model file could not be read or compiled.
+    #[error("cannot load XGBoost model {}: {source}", path.display())]
+    Xgboost {
+        /// The model file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: crate::xgboost::XgbError,
+    },
+    /// A LightGBM model file could not be read or compiled.
+    #[error("cannot load LightGBM model {}: {source}", path.display())]
+    Lightgbm {
+        /// The model file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: crate::lightgbm::LgbError,
+    },
+    /// A scikit-learn model file could not be read, or its estimators compiled.
+    #[error("cannot load scikit-learn model {}: {message}", path.display())]
+    Sklearn {
+        /// The model file (`model.pkl`, `model.skops`).
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The model uses an estimator class ironflow does not implement.
+    #[error("{}{class} is not supported", if at.is_empty() { String::new() } else { format!("{at} -> ") })]
+    Unsupported {
+        /// The full Python class path.
+        class: String,
+        /// Where inside the model (`Pipeline.steps[1]`; empty for the root object).
+        at: String,
+    },
 }
 
 impl LoadError {

@@ -7,6 +7,7 @@
 pub mod datatype;
 pub mod error;
 pub mod flavor;
+pub mod lightgbm;
 pub mod mlmodel;
 pub mod model;
 pub mod onnx_ml;
@@ -15,6 +16,7 @@ pub mod pyobj;
 pub mod sklearn;
 pub mod skops;
 pub mod tree;
+pub mod xgboost;
 
 pub use datatype::DataType;
 pub use error::{LoadError, PredictError};

@@ -1,6 +1,9 @@
 //! Flavor dispatch: which of the `MLmodel`'s flavors ironflow serves the model through.
 
+pub mod lightgbm;
 pub mod onnx;
+pub mod sklearn;
+pub mod xgboost;
 
 use std::path::Path;
 
@@ -9,7 +12,7 @@ use crate::mlmodel::MlModel;
 use crate::model::LoadedModel;
 
 /// The flavors this build can serve, in order of preference.
-pub const SUPPORTED: [&str; 1] = ["onnx"];
+pub const SUPPORTED: [&str; 4] = ["onnx", "sklearn", "xgboost", "lightgbm"];
 
 /// Loads and compiles the MLflow model in `dir`.
 pub fn load(dir: &Path) -> Result<LoadedModel, LoadError> {
@@ -17,6 +20,15 @@ pub fn load(dir: &Path) -> Result<LoadedModel, LoadError> {
     let signature = mlmodel.signature()?;
     if let Some(flavor) = mlmodel.flavor::<onnx::OnnxFlavor>("onnx")? {
         return onnx::load(dir, &flavor, mlmodel, signature);
+    }
+    if let Some(flavor) = mlmodel.flavor::<sklearn::SklearnFlavor>("sklearn")? {
+        return sklearn::load(dir, &flavor, mlmodel, signature);
+    }
+    if let Some(flavor) = mlmodel.flavor::<xgboost::XgboostFlavor>("xgboost")? {
+        return xgboost::load(dir, &flavor, mlmodel, signature);
+    }
+    if let Some(flavor) = mlmodel.flavor::<lightgbm::LightgbmFlavor>("lightgbm")? {
+        return lightgbm::load(dir, &flavor, mlmodel, signature);
     }
     Err(LoadError::UnsupportedFlavor {
         found: mlmodel.flavors.keys().cloned().collect(),

@@ -3,8 +3,8 @@
 //! Compilation normalises every comparison to `x <= t` so the evaluator never matches on a mode:
 //! `x < t` becomes `x <= below(t)` (exact for floats), `x > t` and `x >= t` swap the children,
 //! `==`, `!=` and membership become set nodes. NaN routing that the normalised comparison does
-//! not give for free is kept as a per-node flag. Nodes are laid out depth first, the child taken
-//! when the comparison holds right after its parent; leaves are nodes that loop to themselves.
+//! not give for free is kept as a per-node flag. A branch's children sit in adjacent slots, so the
+//! next slot is `left + !holds` with no second load; leaves are nodes that loop to themselves.
 
 use super::error::TreeError;
 use super::forest::{Forest, Node, FEATURE, NAN_FIRST, SET};
@@ -14,6 +14,8 @@ use super::value::Value;
 
 /// Largest number of compiled nodes, leaves or sets (indices must fit the 32-bit layout).
 const MAX_INDEX: usize = (u32::MAX >> 1) as usize;
+/// Largest number of outputs per row.
+const MAX_TARGETS: usize = 1 << 20;
 
 /// Collects trees, then validates and compiles them with [`ForestBuilder::build`].
 #[derive(Debug, Clone)]
@@ -47,14 +49,19 @@ impl<T: Value> ForestBuilder<T> {
                 what: format!("{} features", self.n_features),
             });
         }
+        if self.n_targets > MAX_TARGETS {
+            return Err(TreeError::TooLarge {
+                what: format!("{} targets", self.n_targets),
+            });
+        }
         let mut c = Compiler {
             forest: Forest::empty(self.n_features, self.n_targets),
             stamp: vec![u32::MAX; self.n_targets],
             covering_leaves: 0,
         };
         for (t, tree) in self.trees.iter().enumerate() {
-            let root = c.lay_out(t, tree)?;
-            c.forest.roots.push(root);
+            c.check(t, tree)?;
+            c.lay_out(t, tree)?;
         }
         let n_leaves = c.forest.leaf_start.len() - 1;
         c.forest.covers_all_targets = c.covering_leaves == n_leaves;
@@ -77,9 +84,18 @@ enum Visit {
     Done,
 }
 
+/// A branch before layout: its compiled test and its children in `[first, second]` order
+/// (node-table indices).
+struct Test<T> {
+    value: T,
+    feature: u32,
+    children: [usize; 2],
+}
+
 impl<T: Value> Compiler<T> {
-    /// Lays one tree out depth first and returns its root's compiled index.
-    fn lay_out(&mut self, tree: usize, spec: &TreeSpec<T>) -> Result<u32, TreeError> {
+    /// Checks one tree: root, children and features in range, and no path looping (a node is
+    /// Open while its subtree is explored, so reaching an Open node again is a loop).
+    fn check(&self, tree: usize, spec: &TreeSpec<T>) -> Result<(), TreeError> {
         let n_nodes = spec.nodes.len();
         if n_nodes == 0 {
             return Err(TreeError::EmptyTree { tree });
@@ -91,11 +107,7 @@ impl<T: Value> Compiler<T> {
                 n_nodes,
             });
         }
-        let mut compiled = vec![0u32; n_nodes];
         let mut visit = vec![Visit::New; n_nodes];
-        let mut branches = Vec::new();
-        // (node, leaving): a node is Open while its subtree is being laid out, so reaching an
-        // Open node again means the path looped.
         let mut stack = vec![(spec.root, false)];
         while let Some((i, leaving)) = stack.pop() {
             if leaving {
@@ -105,80 +117,115 @@ impl<T: Value> Compiler<T> {
             match visit[i] {
                 Visit::Open => return Err(TreeError::Cycle { tree, node: i }),
                 Visit::Done => continue,
-                Visit::New => {}
+                Visit::New => visit[i] = Visit::Open,
             }
-            visit[i] = Visit::Open;
-            let index = self.forest.nodes.len();
-            if index >= MAX_INDEX {
-                return Err(TreeError::TooLarge {
-                    what: format!("more than {MAX_INDEX} nodes"),
-                });
-            }
-            compiled[i] = index as u32;
             stack.push((i, true));
-            match &spec.nodes[i] {
-                TreeNode::Branch(b) => {
-                    for (side, child) in [("true", b.if_true), ("false", b.if_false)] {
-                        if child >= n_nodes {
-                            return Err(TreeError::ChildOutOfRange {
-                                tree,
-                                node: i,
-                                side,
-                                child,
-                                n_nodes,
-                            });
-                        }
-                    }
-                    if b.feature >= self.forest.n_features {
-                        return Err(TreeError::FeatureOutOfRange {
+            if let TreeNode::Branch(b) = &spec.nodes[i] {
+                for (side, child) in [("true", b.if_true), ("false", b.if_false)] {
+                    if child >= n_nodes {
+                        return Err(TreeError::ChildOutOfRange {
                             tree,
                             node: i,
-                            feature: b.feature,
-                            n_features: self.forest.n_features,
+                            side,
+                            child,
+                            n_nodes,
                         });
                     }
-                    let node = self.branch(b)?;
-                    // The child taken when `x <= t` holds is laid out right after its parent.
-                    stack.push((node.next[1] as usize, false));
-                    stack.push((node.next[0] as usize, false));
-                    self.forest.nodes.push(node);
-                    branches.push(index);
-                    self.forest.max_feature = self.forest.max_feature.max(Some(b.feature));
                 }
+                if b.feature >= self.forest.n_features {
+                    return Err(TreeError::FeatureOutOfRange {
+                        tree,
+                        node: i,
+                        feature: b.feature,
+                        n_features: self.forest.n_features,
+                    });
+                }
+                stack.push((b.if_false, false));
+                stack.push((b.if_true, false));
+            }
+        }
+        Ok(())
+    }
+
+    /// Lays a checked tree out: each branch's two children in adjacent slots, the first child's
+    /// subtree right after, so the leftmost path is contiguous. A node reachable from several
+    /// parents is laid out once; its other parents reach it through a jump node.
+    fn lay_out(&mut self, tree: usize, spec: &TreeSpec<T>) -> Result<(), TreeError> {
+        let first_slot = self.forest.nodes.len();
+        let root = self.alloc(1)?;
+        let mut placed: Vec<Option<u32>> = vec![None; spec.nodes.len()];
+        placed[spec.root] = Some(root);
+        let (mut min_depth, mut max_depth, mut jumps) = (u32::MAX, 0u32, false);
+        let mut stack = vec![(spec.root, root, 0u32)];
+        while let Some((i, slot, depth)) = stack.pop() {
+            match &spec.nodes[i] {
                 TreeNode::Leaf(weights) => {
                     let leaf = self.leaf(tree, i, weights)?;
-                    let node = Node {
-                        value: T::from_index(leaf),
-                        feature: 0,
-                        next: [index as u32; 2],
+                    self.forest.nodes[slot as usize] = jump(slot);
+                    self.forest.leaf_of[slot as usize] = leaf;
+                    min_depth = min_depth.min(depth);
+                    max_depth = max_depth.max(depth);
+                }
+                TreeNode::Branch(b) => {
+                    let test = self.branch(b)?;
+                    let pair = self.alloc(2)?;
+                    self.forest.nodes[slot as usize] = Node {
+                        value: test.value,
+                        feature: test.feature,
+                        left: pair,
                     };
-                    self.forest.nodes.push(node);
+                    self.forest.max_feature = self.forest.max_feature.max(Some(b.feature));
+                    for k in [1, 0] {
+                        let (child, child_slot) = (test.children[k], pair + k as u32);
+                        match placed[child] {
+                            Some(target) => {
+                                self.forest.nodes[child_slot as usize] = jump(target);
+                                jumps = true;
+                            }
+                            None => {
+                                placed[child] = Some(child_slot);
+                                stack.push((child, child_slot, depth + 1));
+                            }
+                        }
+                    }
                 }
             }
         }
-        // Branches were pushed with their children's table indices: switch to compiled ones.
-        for b in branches {
-            let node = &mut self.forest.nodes[b];
-            node.next = [
-                compiled[node.next[0] as usize],
-                compiled[node.next[1] as usize],
-            ];
+        if jumps {
+            // Depths through jump nodes are not tracked: bound walks by the tree's size instead.
+            min_depth = 0;
+            max_depth = (self.forest.nodes.len() - first_slot) as u32;
         }
-        Ok(compiled[spec.root])
+        self.forest.roots.push(root);
+        self.forest.depths.push((min_depth, max_depth));
+        Ok(())
     }
 
-    /// Compiles a branch; `next` still holds node-table indices (remapped by the caller).
-    fn branch(&mut self, b: &Branch<T>) -> Result<Node<T>, TreeError> {
-        let (t, f) = (b.if_true as u32, b.if_false as u32);
+    /// Appends `n` placeholder slots and returns the first one's index.
+    fn alloc(&mut self, n: usize) -> Result<u32, TreeError> {
+        let at = self.forest.nodes.len();
+        if at + n > MAX_INDEX {
+            return Err(TreeError::TooLarge {
+                what: format!("more than {MAX_INDEX} nodes"),
+            });
+        }
+        self.forest.nodes.extend(std::iter::repeat_n(jump(0), n));
+        self.forest.leaf_of.extend(std::iter::repeat_n(u32::MAX, n));
+        Ok(at as u32)
+    }
+
+    /// Compiles a branch's test.
+    fn branch(&mut self, b: &Branch<T>) -> Result<Test<T>, TreeError> {
+        let (t, f) = (b.if_true, b.if_false);
         let mtt = b.missing_goes_true;
         let feature = b.feature as u32;
-        // (threshold, swap children, NaN goes to next[0]); `x <= NaN` never holds.
-        let numeric = |value: T, swap: bool, nan_first: bool| Node {
+        // (threshold, swap children, NaN goes first); `x <= NaN` never holds.
+        let numeric = |value: T, swap: bool, nan_first: bool| Test {
             value,
             feature: feature | if nan_first { NAN_FIRST } else { 0 },
-            next: if swap { [f, t] } else { [t, f] },
+            children: if swap { [f, t] } else { [t, f] },
         };
-        let node = match &b.split {
+        let test = match &b.split {
             Split::Compare(Cmp::Leq, v) => numeric(*v, false, mtt),
             Split::Compare(Cmp::Lt, v) if *v == T::NEG_INFINITY => numeric(T::NAN, false, mtt),
             Split::Compare(Cmp::Lt, v) => numeric(v.below(), false, mtt),
@@ -191,26 +238,26 @@ impl<T: Value> Compiler<T> {
             Split::Compare(Cmp::Eq, v) => {
                 self.set(feature, MemberSet::exact(&[*v]), [t, f], mtt)?
             }
-            // `NaN != t` holds, so NaN always reaches the true child, which is next[1] here.
+            // `NaN != t` holds, so NaN always reaches the true child, which is second here.
             Split::Compare(Cmp::Neq, v) => {
                 self.set(feature, MemberSet::exact(&[*v]), [f, t], false)?
             }
             Split::Member(values) => self.set(feature, MemberSet::exact(values), [t, f], mtt)?,
             Split::Category(cats) => self.set(feature, MemberSet::categories(cats), [t, f], mtt)?,
         };
-        if node.feature & NAN_FIRST != 0 {
+        if test.feature & NAN_FIRST != 0 {
             self.forest.has_nan_first = true;
         }
-        Ok(node)
+        Ok(test)
     }
 
     fn set(
         &mut self,
         feature: u32,
         set: MemberSet,
-        next: [u32; 2],
+        children: [usize; 2],
         nan_first: bool,
-    ) -> Result<Node<T>, TreeError> {
+    ) -> Result<Test<T>, TreeError> {
         let id = self.forest.sets.len();
         if id >= MAX_INDEX {
             return Err(TreeError::TooLarge {
@@ -220,10 +267,10 @@ impl<T: Value> Compiler<T> {
         self.forest.sets.push(set);
         self.forest.has_sets = true;
         let flags = SET | if nan_first { NAN_FIRST } else { 0 };
-        Ok(Node {
+        Ok(Test {
             value: T::from_index(id as u32),
             feature: feature | flags,
-            next,
+            children,
         })
     }
 
@@ -258,10 +305,22 @@ impl<T: Value> Compiler<T> {
             f.leaf_targets.push(w.target as u32);
             f.leaf_weights.push(w.weight);
         }
+        let in_order = weights.iter().enumerate().all(|(j, w)| w.target == j);
+        f.dense &= weights.len() == f.n_targets && in_order;
         if distinct == f.n_targets {
             self.covering_leaves += 1;
         }
         f.leaf_start.push(f.leaf_weights.len() as u32);
         Ok(leaf as u32)
+    }
+}
+
+/// A node that always moves to `target`: `x <= NaN` never holds, so the walk takes `left + 1`.
+/// A leaf is a jump to itself.
+fn jump<T: Value>(target: u32) -> Node<T> {
+    Node {
+        value: T::NAN,
+        feature: 0,
+        left: target.wrapping_sub(1),
     }
 }

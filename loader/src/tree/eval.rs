@@ -2,8 +2,13 @@
 //!
 //! Loop order: blocks of [`BLOCK`] rows (their features stay in L1), then trees (a tree stays hot
 //! while the whole block walks it), then groups of [`LANES`] rows walked in lockstep so the CPU
-//! overlaps their independent node loads. A step is branch-free on numeric splits:
-//! `next[!(x <= t)]`, with leaves looping to themselves so the group stops when no row moved.
+//! overlaps their independent node loads (rows left over walk [`LANES`] trees together instead).
+//! A step is branch-free on numeric splits: `left + !(x <= t)`; leaves loop to themselves, so a
+//! group takes as many steps as its deepest walk needs.
+//!
+//! Measured on the 2-core dev box (release, `tree_speed` test): 100 complete depth-8 trees with 3
+//! outputs take about 11-12 ns per tree per row at batch >= 64 and about 19 ns at batch 1;
+//! depth-3 trees about 5.5 ns.
 
 use super::error::TreeError;
 use super::forest::{Forest, FEATURE, NAN_FIRST, SET};
@@ -82,13 +87,16 @@ impl<T: Value> Forest<T> {
         n_cols: usize,
         aggregate: Aggregate,
     ) -> Result<Scores<T>, TreeError> {
-        if n_rows.checked_mul(n_cols) != Some(x.len()) {
+        let nt = self.n_targets;
+        let n_out = n_rows.checked_mul(nt);
+        if n_rows.checked_mul(n_cols) != Some(x.len()) || n_out.is_none() {
             return Err(TreeError::InputShape {
                 len: x.len(),
                 n_rows,
                 n_cols,
             });
         }
+        let n_out = n_out.unwrap_or_default();
         if let Some(max_feature) = self.max_feature {
             if max_feature >= n_cols {
                 return Err(TreeError::TooFewFeatures {
@@ -97,21 +105,41 @@ impl<T: Value> Forest<T> {
                 });
             }
         }
-        let nt = self.n_targets;
-        let track =
-            !(self.covers_all_targets && matches!(aggregate, Aggregate::Sum | Aggregate::Average));
+        let sum = matches!(aggregate, Aggregate::Sum | Aggregate::Average);
+        let track = !(self.covers_all_targets && sum);
         let mut acc = Acc {
             aggregate,
             track,
-            values: vec![T::default(); n_rows * nt],
-            hit: vec![false; if track { n_rows * nt } else { 0 }],
+            values: vec![T::default(); n_out],
+            hit: vec![false; if track { n_out } else { 0 }],
         };
         if n_rows > 0 {
-            match (self.has_nan_first, self.has_sets) {
-                (false, false) => self.walk_all::<false, false>(x, n_rows, n_cols, &mut acc),
-                (true, false) => self.walk_all::<true, false>(x, n_rows, n_cols, &mut acc),
-                (false, true) => self.walk_all::<false, true>(x, n_rows, n_cols, &mut acc),
-                (true, true) => self.walk_all::<true, true>(x, n_rows, n_cols, &mut acc),
+            let dense_sum = self.dense && sum;
+            match (self.has_nan_first, self.has_sets, dense_sum) {
+                (false, false, false) => {
+                    self.walk_all::<false, false, false>(x, n_rows, n_cols, &mut acc)
+                }
+                (false, false, true) => {
+                    self.walk_all::<false, false, true>(x, n_rows, n_cols, &mut acc)
+                }
+                (true, false, false) => {
+                    self.walk_all::<true, false, false>(x, n_rows, n_cols, &mut acc)
+                }
+                (true, false, true) => {
+                    self.walk_all::<true, false, true>(x, n_rows, n_cols, &mut acc)
+                }
+                (false, true, false) => {
+                    self.walk_all::<false, true, false>(x, n_rows, n_cols, &mut acc)
+                }
+                (false, true, true) => {
+                    self.walk_all::<false, true, true>(x, n_rows, n_cols, &mut acc)
+                }
+                (true, true, false) => {
+                    self.walk_all::<true, true, false>(x, n_rows, n_cols, &mut acc)
+                }
+                (true, true, true) => {
+                    self.walk_all::<true, true, true>(x, n_rows, n_cols, &mut acc)
+                }
             }
         }
         if aggregate == Aggregate::Average {
@@ -121,7 +149,7 @@ impl<T: Value> Forest<T> {
         let hit = if track {
             acc.hit
         } else {
-            vec![!self.roots.is_empty(); n_rows * nt]
+            vec![!self.roots.is_empty(); n_out]
         };
         Ok(Scores {
             n_rows,
@@ -131,7 +159,7 @@ impl<T: Value> Forest<T> {
         })
     }
 
-    fn walk_all<const NAN: bool, const SETS: bool>(
+    fn walk_all<const NAN: bool, const SETS: bool, const DENSE_SUM: bool>(
         &self,
         x: &[T],
         n_rows: usize,
@@ -141,75 +169,110 @@ impl<T: Value> Forest<T> {
         if self.max_feature.is_none() {
             // Every tree is a single leaf: nothing to compare (and maybe no columns to read).
             for &root in &self.roots {
-                let leaf = self.nodes[root as usize].value.to_index();
-                (0..n_rows).for_each(|r| self.apply(leaf, r, acc));
+                let leaf = self.leaf_of[root as usize];
+                (0..n_rows).for_each(|r| self.apply::<DENSE_SUM>(leaf, r, acc));
             }
             return;
         }
         for block in (0..n_rows).step_by(BLOCK) {
             let end = (block + BLOCK).min(n_rows);
-            for &root in &self.roots {
-                let mut r = block;
-                while r < end {
-                    let m = LANES.min(end - r);
-                    // Short groups repeat their last row; the extra walks are ignored.
-                    let rows: [&[T]; LANES] = std::array::from_fn(|k| {
-                        let row = r + k.min(m - 1);
-                        &x[row * n_cols..(row + 1) * n_cols]
-                    });
-                    let reached = self.walk::<NAN, SETS>(root, &rows);
-                    for (k, &node) in reached.iter().enumerate().take(m) {
-                        self.apply(self.nodes[node as usize].value.to_index(), r + k, acc);
+            let full_end = block + (end - block) / LANES * LANES;
+            // Groups of LANES rows walk each tree together.
+            for (&root, &depth) in self.roots.iter().zip(&self.depths) {
+                for r in (block..full_end).step_by(LANES) {
+                    let offsets: [usize; LANES] = std::array::from_fn(|k| (r + k) * n_cols);
+                    let reached = self.walk::<NAN, SETS, LANES>(&[root; LANES], x, &offsets, depth);
+                    for (k, &slot) in reached.iter().enumerate() {
+                        self.apply::<DENSE_SUM>(self.leaf_of[slot as usize], r + k, acc);
                     }
-                    r += m;
+                }
+            }
+            // Leftover rows walk LANES trees together (leaves still folded in tree order).
+            for r in full_end..end {
+                let offsets = [r * n_cols; LANES];
+                let mut trees = self
+                    .roots
+                    .chunks_exact(LANES)
+                    .zip(self.depths.chunks_exact(LANES));
+                for (roots, depths) in trees.by_ref() {
+                    let roots: &[u32; LANES] = roots.try_into().unwrap_or(&[0; LANES]);
+                    let depth = depths
+                        .iter()
+                        .fold((u32::MAX, 0), |(lo, hi), &(a, b)| (lo.min(a), hi.max(b)));
+                    for slot in self.walk::<NAN, SETS, LANES>(roots, x, &offsets, depth) {
+                        self.apply::<DENSE_SUM>(self.leaf_of[slot as usize], r, acc);
+                    }
+                }
+                let rest = self.roots.len() / LANES * LANES;
+                for (&root, &depth) in self.roots[rest..].iter().zip(&self.depths[rest..]) {
+                    let [slot] = self.walk::<NAN, SETS, 1>(&[root], x, &[r * n_cols], depth);
+                    self.apply::<DENSE_SUM>(self.leaf_of[slot as usize], r, acc);
                 }
             }
         }
     }
 
-    /// Walks one tree for `LANES` rows at once and returns the leaf node each reached.
+    /// Walks `N` (tree root, row offset) pairs in lockstep and returns the leaf slot each
+    /// reached: `min` steps unchecked (no leaf is shallower), then until no walk moves (at most
+    /// `max` steps in all). Walks already at a leaf step onto themselves.
     #[inline(always)]
-    fn walk<const NAN: bool, const SETS: bool>(
+    fn walk<const NAN: bool, const SETS: bool, const N: usize>(
         &self,
-        root: u32,
-        rows: &[&[T]; LANES],
-    ) -> [u32; LANES] {
-        let mut at = [root; LANES];
-        loop {
+        roots: &[u32; N],
+        x: &[T],
+        offsets: &[usize; N],
+        (min, max): (u32, u32),
+    ) -> [u32; N] {
+        let mut at = *roots;
+        for _ in 0..min {
+            for (a, &offset) in at.iter_mut().zip(offsets) {
+                *a = self.step::<NAN, SETS>(*a, x, offset);
+            }
+        }
+        for _ in min..max {
             let mut moved = false;
-            for (a, row) in at.iter_mut().zip(rows) {
-                let next = self.step::<NAN, SETS>(*a, row);
+            for (a, &offset) in at.iter_mut().zip(offsets) {
+                let next = self.step::<NAN, SETS>(*a, x, offset);
                 moved |= next != *a;
                 *a = next;
             }
             if !moved {
-                return at;
+                break;
             }
         }
+        at
     }
 
     #[inline(always)]
-    fn step<const NAN: bool, const SETS: bool>(&self, i: u32, row: &[T]) -> u32 {
-        let node = &self.nodes[i as usize];
+    fn step<const NAN: bool, const SETS: bool>(&self, at: u32, x: &[T], offset: usize) -> u32 {
+        let node = &self.nodes[at as usize];
         let f = node.feature;
-        let x = row[(f & FEATURE) as usize];
-        let mut first = x <= node.value;
+        let v = x[offset + (f & FEATURE) as usize];
+        let mut first = v <= node.value;
         if NAN {
-            first |= (f & NAN_FIRST != 0) & x.nan();
+            first |= (f & NAN_FIRST != 0) & v.nan();
         }
         if SETS && f & SET != 0 {
             let set = &self.sets[node.value.to_index() as usize];
-            first = set.contains(x.to_f64()) | ((f & NAN_FIRST != 0) & x.nan());
+            first = set.contains(v.to_f64()) | ((f & NAN_FIRST != 0) & v.nan());
         }
-        node.next[usize::from(!first)]
+        node.left.wrapping_add(u32::from(!first))
     }
 
     /// Folds leaf `leaf`'s weights into row `r`'s accumulators.
     #[inline(always)]
-    fn apply(&self, leaf: u32, r: usize, acc: &mut Acc<T>) {
+    fn apply<const DENSE_SUM: bool>(&self, leaf: u32, r: usize, acc: &mut Acc<T>) {
+        let nt = self.n_targets;
+        let base = r * nt;
+        if DENSE_SUM {
+            let w = &self.leaf_weights[leaf as usize * nt..][..nt];
+            for (v, &w) in acc.values[base..base + nt].iter_mut().zip(w) {
+                *v += w;
+            }
+            return;
+        }
         let l = leaf as usize;
         let span = self.leaf_start[l] as usize..self.leaf_start[l + 1] as usize;
-        let base = r * self.n_targets;
         for (&t, &w) in self.leaf_targets[span.clone()]
             .iter()
             .zip(&self.leaf_weights[span])

@@ -10,15 +10,15 @@ pub(crate) const NAN_FIRST: u32 = 1 << 30;
 /// Mask of the feature index in [`Node::feature`].
 pub(crate) const FEATURE: u32 = NAN_FIRST - 1;
 
-/// A compiled node: 16 bytes for `f32`. A branch goes to `next[0]` when `x[feature] <= value`
-/// (or the set holds `x`), else to `next[1]`. A leaf has `next == [itself; 2]`, feature 0 and its
-/// leaf index in the bits of `value`.
+/// A compiled node: 12 bytes for `f32`, 16 for `f64`. A branch goes to slot `left` when
+/// `x[feature] <= value` (or the set holds `x`), else to `left + 1`. Leaves (and the jump nodes of
+/// shared subtrees) have a NaN value, so they always go to `left + 1`: themselves for a leaf.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[repr(C)]
 pub(crate) struct Node<T> {
     pub(crate) value: T,
     pub(crate) feature: u32,
-    pub(crate) next: [u32; 2],
+    pub(crate) left: u32,
 }
 
 /// A validated, compiled tree ensemble; build one with [`crate::tree::ForestBuilder`] and
@@ -27,8 +27,12 @@ pub(crate) struct Node<T> {
 pub struct Forest<T> {
     /// Every tree's nodes, each tree contiguous and depth first.
     pub(crate) nodes: Vec<Node<T>>,
-    /// Compiled index of each tree's root.
+    /// Slot of each tree's root.
     pub(crate) roots: Vec<u32>,
+    /// Per tree, the shallowest and deepest leaf (steps from the root).
+    pub(crate) depths: Vec<(u32, u32)>,
+    /// Leaf index of each slot (`u32::MAX` for branches).
+    pub(crate) leaf_of: Vec<u32>,
     /// Leaf `l` owns weights `leaf_start[l]..leaf_start[l + 1]`.
     pub(crate) leaf_start: Vec<u32>,
     pub(crate) leaf_targets: Vec<u32>,
@@ -42,6 +46,9 @@ pub struct Forest<T> {
     pub(crate) has_nan_first: bool,
     /// Every leaf writes every target, so every output of a non-empty forest gets a score.
     pub(crate) covers_all_targets: bool,
+    /// Every leaf has exactly one weight per target, in target order: leaf `l`'s weights are
+    /// `leaf_weights[l * n_targets..][..n_targets]`.
+    pub(crate) dense: bool,
 }
 
 impl<T: Value> Forest<T> {
@@ -49,6 +56,8 @@ impl<T: Value> Forest<T> {
         Forest {
             nodes: Vec::new(),
             roots: Vec::new(),
+            depths: Vec::new(),
+            leaf_of: Vec::new(),
             leaf_start: vec![0],
             leaf_targets: Vec::new(),
             leaf_weights: Vec::new(),
@@ -59,6 +68,7 @@ impl<T: Value> Forest<T> {
             has_sets: false,
             has_nan_first: false,
             covers_all_targets: true,
+            dense: true,
         }
     }
 
@@ -82,7 +92,7 @@ impl<T: Value> Forest<T> {
         self.max_feature
     }
 
-    /// Number of compiled nodes (branches and leaves reachable from the roots).
+    /// Number of compiled nodes (branches, leaves and jumps reachable from the roots).
     pub fn n_nodes(&self) -> usize {
         self.nodes.len()
     }

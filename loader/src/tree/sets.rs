@@ -71,7 +71,7 @@ impl Repr {
     fn new(mut members: Vec<f64>) -> Self {
         let small_ints = members
             .iter()
-            .all(|&m| m >= 0.0 && m < MAX_BITS && m == m.trunc());
+            .all(|&m| (0.0..MAX_BITS).contains(&m) && m == m.trunc());
         if small_ints {
             let max = members.iter().fold(0.0f64, |a, &b| a.max(b)) as usize;
             let mut words = vec![0u64; max / 64 + 1];

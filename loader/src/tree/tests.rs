@@ -13,7 +13,7 @@ fn holds<T: Value>(split: &Split<T>, mtt: bool, x: T) -> bool {
         Split::Compare(Cmp::Gt, t) => x > *t,
         Split::Compare(Cmp::Eq, t) => x == *t,
         Split::Compare(Cmp::Neq, t) => x != *t,
-        Split::Member(values) => values.iter().any(|v| *v == x),
+        Split::Member(values) => values.contains(&x),
         Split::Category(cats) => !x64.is_nan() && cats.iter().any(|&c| f64::from(c) == x64.trunc()),
     };
     plain || (mtt && x.nan())
@@ -465,6 +465,38 @@ fn unreachable_nodes_are_ignored() {
     ]);
     let f = forest(1, 1, &[tree]).expect("valid");
     assert_eq!(f.n_nodes(), 3);
+}
+
+#[test]
+fn random_tables_build_or_fail_but_never_panic() {
+    let mut rng = Lcg(99);
+    for _ in 0..2000 {
+        let n = 1 + rng.below(8);
+        let nodes = (0..n)
+            .map(|_| match rng.below(3) {
+                0 => TreeNode::Leaf(vec![LeafWeight {
+                    target: rng.below(3),
+                    weight: 1.0f32,
+                }]),
+                _ => TreeNode::Branch(Branch {
+                    feature: rng.below(4),
+                    split: Split::Compare(Cmp::Leq, 0.5),
+                    missing_goes_true: rng.below(2) == 0,
+                    if_true: rng.below(n + 1),
+                    if_false: rng.below(n + 1),
+                }),
+            })
+            .collect();
+        let tree = TreeSpec {
+            nodes,
+            root: rng.below(n + 1),
+        };
+        // 3 features and 2 targets declared, so some tables are out of range on purpose.
+        if let Ok(f) = forest(3, 2, &[tree]) {
+            let x: Vec<f32> = (0..9).map(|_| rng.unit() as f32).collect();
+            assert!(f.aggregate(&x, 3, 3, Aggregate::Sum).is_ok());
+        }
+    }
 }
 
 /// A complete tree of `depth` levels of `x[f] <= t` splits over uniform [0, 1) features, leaves

@@ -161,12 +161,12 @@ fn two_classes<T: Value>(
                 s[1].0 = b1 + s[0].0;
                 s[0].0 = -s[1].0;
             } else {
-                s[1].0 = s[1].0 + b1;
-                s[0].0 = s[0].0 + b0;
+                s[1].0 += b1;
+                s[0].0 += b0;
             }
         }
         [b0] => {
-            s[0].0 = s[0].0 + b0;
+            s[0].0 += b0;
             single = !s[1].1;
         }
         [] => {
@@ -217,21 +217,21 @@ fn two_classes<T: Value>(
 
 /// One class (onnxruntime's one-output classifier path).
 fn one_class<T: Value>(sum: T, base: &[T], post: PostTransform, z: &mut [f32]) -> Label {
-    let (s, row) = match *base {
-        [_, b1] => {
-            let s = sum + b1;
-            (s, vec![narrow(-s), narrow(s)])
-        }
-        [b0] => (sum + b0, vec![narrow(sum + b0)]),
-        _ => (sum, vec![narrow(sum)]),
+    let s = match *base {
+        [b0] => sum + b0,
+        [_, b1] => sum + b1,
+        _ => sum,
     };
-    let mut row = row;
-    if row.len() >= 2 {
+    z[0] = if base.len() == 2 {
+        // Scores [-s, s], transformed together; the output has room for the first only.
+        let mut row = [narrow(-s), narrow(s)];
         post.apply_row(&mut row);
+        row[0]
     } else if post == PostTransform::Probit {
-        row[0] = probit(row[0]);
-    }
-    z[0] = row[0];
+        probit(narrow(s))
+    } else {
+        narrow(s)
+    };
     Label::Literal(i64::from(s > T::default()))
 }
 

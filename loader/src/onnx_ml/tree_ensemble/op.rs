@@ -16,6 +16,7 @@ pub struct TreeEnsembleExpansion {
 }
 
 impl TreeEnsembleExpansion {
+    /// Wraps a decoded (and validated) ensemble.
     pub fn new(ensemble: Ensemble) -> Self {
         TreeEnsembleExpansion {
             ensemble: Arc::new(ensemble),
@@ -106,10 +107,22 @@ impl Expansion for TreeEnsembleExpansion {
                 e.op
             );
         }
-        match fact.rank() {
-            1 => x = model.wire_node(format!("{prefix}.as_batch"), AxisOp::Add(0), &[x])?[0],
-            2 => {}
+        let features = match fact.rank() {
+            1 => {
+                x = model.wire_node(format!("{prefix}.as_batch"), AxisOp::Add(0), &[x])?[0];
+                &fact.shape[0]
+            }
+            2 => &fact.shape[1],
             r => bail!("{}: input must have rank 1 or 2, got rank {r}", e.op),
+        };
+        if let Ok(k) = features.to_usize() {
+            if k < e.n_features {
+                bail!(
+                    "{}: the trees read feature {} but the input has {k} features",
+                    e.op,
+                    e.n_features - 1
+                );
+            }
         }
         let output_dt = match &e.output {
             Output::Regressor {
@@ -147,12 +160,14 @@ impl Expansion for TreeEnsembleExpansion {
     }
 }
 
+/// The forest, compiled in the type comparisons happen in.
 #[derive(Debug)]
 enum Compiled {
     F32(Forest<f32>),
     F64(Forest<f64>),
 }
 
+/// What every run of the plan shares.
 #[derive(Debug)]
 struct Inner {
     forest: Compiled,
@@ -168,6 +183,7 @@ pub struct TreeEnsembleOp {
     inner: Arc<Inner>,
 }
 
+// tract compares ops for equality (`DynEq`); forests hold floats, so compare identity.
 impl PartialEq for TreeEnsembleOp {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)

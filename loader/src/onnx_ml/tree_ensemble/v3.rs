@@ -42,16 +42,14 @@ pub fn classifier(ctx: &ParsingContext, node: &NodeProto) -> Built {
         binary_case,
         all_positive,
     };
-    build(
-        ctx,
-        node,
-        "TreeEnsembleClassifier",
-        n_classes,
-        Aggregate::Sum,
-        leaves,
-        base_double,
+    let head = Head {
+        op: "TreeEnsembleClassifier",
+        n_targets: n_classes,
+        aggregate: Aggregate::Sum,
         output,
-    )
+        base_double,
+    };
+    build(ctx, node, head, leaves)
 }
 
 /// `TreeEnsembleRegressor`: outputs `Y [N, n_targets]` (f32).
@@ -79,16 +77,14 @@ pub fn regressor(ctx: &ParsingContext, node: &NodeProto) -> Built {
         post,
         same_type_as_input: false,
     };
-    build(
-        ctx,
-        node,
-        "TreeEnsembleRegressor",
-        n_targets as usize,
+    let head = Head {
+        op: "TreeEnsembleRegressor",
+        n_targets: n_targets as usize,
         aggregate,
-        leaves,
-        base_double,
         output,
-    )
+        base_double,
+    };
+    build(ctx, node, head, leaves)
 }
 
 fn post_transform(node: &NodeProto) -> TractResult<PostTransform> {
@@ -137,21 +133,28 @@ impl LeafTable {
     }
 }
 
-/// Decodes the `nodes_*` attributes and the leaf table into trees.
-#[allow(clippy::too_many_arguments)]
-fn build(
-    ctx: &ParsingContext,
-    node: &NodeProto,
+/// What the classifier and regressor builders settle before decoding the trees.
+struct Head {
     op: &'static str,
     n_targets: usize,
     aggregate: Aggregate,
-    leaves: LeafTable,
-    base_double: bool,
     output: Output,
-) -> Built {
+    /// `base_values_as_tensor` holds doubles.
+    base_double: bool,
+}
+
+/// Decodes the `nodes_*` attributes and the leaf table into trees.
+fn build(ctx: &ParsingContext, node: &NodeProto, head: Head, leaves: LeafTable) -> Built {
+    let Head {
+        op,
+        n_targets,
+        aggregate,
+        output,
+        base_double,
+    } = head;
     let tree_ids = ints(node, "nodes_treeids")?;
     let node_ids = ints(node, "nodes_nodeids")?;
-    let features = indices(node, "nodes_featureids")?;
+    let features = ints(node, "nodes_featureids")?;
     let true_ids = ints(node, "nodes_truenodeids")?;
     let false_ids = ints(node, "nodes_falsenodeids")?;
     let modes: Vec<String> = node.get_attr_opt_vec("nodes_modes")?.unwrap_or_default();
@@ -245,13 +248,21 @@ fn build(
             ),
         }
     };
+    let feature = |i: usize| match usize::try_from(features[i]) {
+        Ok(f) => Ok(f),
+        Err(_) => bail!(
+            "{op}: node {} of tree {} has a negative feature id",
+            node_ids[i],
+            tree_ids[i]
+        ),
+    };
     let mut tables: HashMap<i64, (Vec<TreeNode<f64>>, Vec<NodeName>)> = HashMap::new();
     for (&tree, list) in &members {
         let mut nodes = Vec::with_capacity(list.len());
         for &i in list {
             nodes.push(match kinds[i] {
                 Some(cmp) => TreeNode::Branch(Branch {
-                    feature: features[i],
+                    feature: feature(i)?,
                     split: Split::Compare(cmp, values[i]),
                     missing_goes_true: missing.get(i) == Some(&1),
                     if_true: child(i, true_ids[i], "true")?,
@@ -312,11 +323,10 @@ fn build(
             names.push(n);
         }
     }
-    let n_features = (0..n)
-        .filter(|&i| kinds[i].is_some())
-        .map(|i| features[i] + 1)
-        .max()
-        .unwrap_or(0);
+    let mut n_features = 0;
+    for i in (0..n).filter(|&i| kinds[i].is_some()) {
+        n_features = n_features.max(feature(i)? + 1);
+    }
     let ensemble = Ensemble {
         op,
         trees,

@@ -1,0 +1,171 @@
+//! [`XgbPredictor`]: a compiled XGBoost model answering as `mlflow.pyfunc` does for its
+//! `model_class`: class labels for `XGBClassifier`, `f32` predictions for regressors and raw
+//! `Booster`s (`[N]`, or `[N, K]` for `multi:softprob`).
+
+use super::columns::ColumnBinder;
+use super::error::XgbError;
+use super::model::Booster;
+use super::objective::{argmax, Objective};
+use crate::datatype::DataType;
+use crate::error::PredictError;
+use crate::mlmodel::Signature;
+use crate::model::{NamedTensor, Predictor, TensorInfo};
+use crate::tensor::{ndarray, Tensor};
+use crate::tree::{Aggregate, Forest};
+
+/// The name MLServer gives the single output of a `predict` that returns one array.
+pub(crate) const OUTPUT: &str = "output-1";
+
+/// What `predict` returns, by the model's Python class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Output {
+    /// `XGBClassifier.predict`: class indices (`int64`; `int32` under `multi:softmax`).
+    Labels,
+    /// `XGBRegressor.predict` / `Booster.predict`: transformed predictions (`float32`).
+    Values,
+}
+
+impl Output {
+    /// The output kind of an mlflow `model_class` (`xgboost.sklearn.XGBClassifier`, ...).
+    pub(crate) fn of_class(model_class: Option<&str>) -> Self {
+        match model_class.and_then(|c| c.rsplit('.').next()) {
+            Some("XGBClassifier" | "XGBRFClassifier") => Self::Labels,
+            _ => Self::Values,
+        }
+    }
+}
+
+/// A compiled XGBoost model.
+#[derive(Debug)]
+pub(crate) struct XgbPredictor {
+    forest: Forest<f32>,
+    base_margin: Vec<f32>,
+    objective: Objective,
+    binder: ColumnBinder,
+    output: Output,
+}
+
+impl XgbPredictor {
+    /// Compiles a booster for requests shaped by `signature`.
+    pub(crate) fn new(
+        booster: &Booster,
+        output: Output,
+        signature: Option<&Signature>,
+    ) -> Result<Self, XgbError> {
+        let forest = booster.compile()?;
+        let binder = ColumnBinder::new(signature, &booster.feature_names, booster.num_feature);
+        let n_cols = binder.columns().len();
+        if let Some(max) = forest.max_feature() {
+            if max >= n_cols {
+                return Err(XgbError::field(
+                    "trees",
+                    format!("a split reads feature {max}, but requests carry {n_cols} columns"),
+                ));
+            }
+        }
+        Ok(Self {
+            base_margin: booster.base_margin()?,
+            objective: booster.objective,
+            forest,
+            binder,
+            output,
+        })
+    }
+
+    /// Number of trees (for throughput measurements).
+    #[cfg(test)]
+    pub(crate) fn n_trees(&self) -> usize {
+        self.forest.n_trees()
+    }
+
+    /// The input columns requests send.
+    pub(crate) fn inputs(&self) -> Vec<TensorInfo> {
+        self.binder
+            .columns()
+            .iter()
+            .map(|c| TensorInfo {
+                name: c.name.clone(),
+                datatype: c.datatype,
+                shape: vec![-1, 1],
+            })
+            .collect()
+    }
+
+    /// The one output.
+    pub(crate) fn outputs(&self) -> Vec<TensorInfo> {
+        let groups = self.forest.n_targets();
+        let (datatype, shape) = match (self.output, self.objective) {
+            (Output::Labels, Objective::Softmax) => (DataType::Int32, vec![-1]),
+            (Output::Labels, _) => (DataType::Int64, vec![-1]),
+            (Output::Values, Objective::Softmax) => (DataType::Fp32, vec![-1]),
+            (Output::Values, _) if groups > 1 => (DataType::Fp32, vec![-1, groups as i64]),
+            (Output::Values, _) => (DataType::Fp32, vec![-1]),
+        };
+        vec![TensorInfo {
+            name: OUTPUT.into(),
+            datatype,
+            shape,
+        }]
+    }
+
+    /// Predictions for already-bound rows (`x` row-major, `n_cols` features per row).
+    fn run(&self, x: &[f32], n_rows: usize, n_cols: usize) -> Result<Tensor, PredictError> {
+        let groups = self.forest.n_targets();
+        let scores = self
+            .forest
+            .aggregate(x, n_rows, n_cols, Aggregate::Sum)
+            .map_err(|e| PredictError::Runtime(e.to_string()))?;
+        let mut values = scores.into_values();
+        for row in values.chunks_mut(groups.max(1)) {
+            for (v, &b) in row.iter_mut().zip(&self.base_margin) {
+                *v += b;
+            }
+        }
+        self.objective.transform(&mut values, groups);
+        let width = values.len().checked_div(n_rows).unwrap_or(groups);
+        match self.output {
+            Output::Labels if self.objective == Objective::Softmax => {
+                let labels: Vec<i32> = values.iter().map(|&v| v as i32).collect();
+                tensor(labels, n_rows, 1)
+            }
+            Output::Labels if width > 1 => {
+                let labels: Vec<i64> = values.chunks(width).map(|r| argmax(r) as i64).collect();
+                tensor(labels, n_rows, 1)
+            }
+            Output::Labels => {
+                let labels: Vec<i64> = values.iter().map(|&p| i64::from(p > 0.5)).collect();
+                tensor(labels, n_rows, 1)
+            }
+            Output::Values => tensor(values, n_rows, width),
+        }
+    }
+}
+
+impl Predictor for XgbPredictor {
+    fn predict(&self, inputs: Vec<NamedTensor>) -> Result<Vec<NamedTensor>, PredictError> {
+        let m = self.binder.bind(inputs)?;
+        let x: Vec<f32> = m.values.iter().map(|&v| v as f32).collect();
+        let out = self.run(&x, m.n_rows, m.n_cols)?;
+        Ok(vec![NamedTensor::new(OUTPUT, out)])
+    }
+}
+
+/// A `[n_rows]` tensor when `width` is 1, else `[n_rows, width]`.
+pub(crate) fn tensor<T: crate::tensor::Datum>(
+    values: Vec<T>,
+    n_rows: usize,
+    width: usize,
+) -> Result<Tensor, PredictError> {
+    let result = if width == 1 {
+        ndarray::Array1::from_vec(values)
+            .into_dyn()
+            .into_shape_with_order(vec![n_rows])
+    } else {
+        ndarray::Array1::from_vec(values)
+            .into_dyn()
+            .into_shape_with_order(vec![n_rows, width])
+    };
+    result
+        .map(Tensor::from)
+        .map_err(|e| PredictError::Runtime(format!("output shape: {e}")))
+}
