@@ -162,6 +162,15 @@ pub enum PredictError {
         /// The first input's row count.
         expected: usize,
     },
+    /// A value of a well-typed input the model cannot take (an unknown category, a NaN the
+    /// model forbids, a number out of range).
+    #[error("input {name:?}: {message}")]
+    InvalidValue {
+        /// The input.
+        name: String,
+        /// What is wrong with its values.
+        message: String,
+    },
     /// The model failed while running on valid inputs.
     #[error("model failed to run: {0}")]
     Runtime(String),

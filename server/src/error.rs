@@ -69,7 +69,8 @@ impl ServeError {
                 | PredictError::DuplicateInput { .. }
                 | PredictError::Datatype { .. }
                 | PredictError::Shape { .. }
-                | PredictError::RowCount { .. } => StatusCode::BAD_REQUEST,
+                | PredictError::RowCount { .. }
+                | PredictError::InvalidValue { .. } => StatusCode::BAD_REQUEST,
                 PredictError::Runtime(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

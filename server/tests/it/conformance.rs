@@ -62,3 +62,34 @@ async fn every_corpus_onnx_model_answers_as_mlflow_did() {
         failures.join("\n")
     );
 }
+
+#[tokio::test]
+async fn every_corpus_sklearn_model_answers_as_mlflow_did() {
+    let (count, failures) = run_cases(&corpus(""), |n| n.starts_with("sk-")).await;
+    assert!(
+        count >= 50,
+        "expected the corpus scikit-learn cases, found {count}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {count} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn every_corpus_xgboost_and_lightgbm_model_answers_as_mlflow_did() {
+    let gbdt = |n: &str| n.starts_with("xgb-") || n.starts_with("lgb-");
+    let (count, failures) = run_cases(&corpus(""), gbdt).await;
+    assert!(
+        count >= 9,
+        "expected the corpus XGBoost and LightGBM cases, found {count}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {count} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
