@@ -126,10 +126,11 @@ impl Encoding {
     }
 
     /// `_transform` + `_map_infrequent_categories` for one cell: `(index, known)`.
+    /// `name` is the column's input name, for the error on an unknown category.
     fn encode(
         &self,
         f: usize,
-        column: &Column,
+        (name, column): (&str, &Column),
         r: usize,
         ignore_missing: bool,
     ) -> Result<(usize, bool), PredictError> {
@@ -139,9 +140,21 @@ impl Encoding {
         let (mut idx, mut known) = match cats.lookup(column, r) {
             Some(i) => (i, true),
             None if self.handle_unknown == "error" => {
-                return Err(PredictError::Runtime(format!(
-                    "Found unknown categories in column {f} during transform"
-                )))
+                // The client's value, not the model's fault: sklearn raises ValueError.
+                let value = match column {
+                    Column::Num(v) => v.get(r).map(|x| x.to_string()),
+                    Column::Str(v) => v
+                        .get(r)
+                        .map(|x| x.as_deref().map_or("None".to_owned(), |s| format!("{s:?}"))),
+                }
+                .unwrap_or_default();
+                return Err(PredictError::InvalidValue {
+                    name: name.to_owned(),
+                    message: format!(
+                        "unknown category {value} in row {r} (the encoder was fitted with \
+                         handle_unknown='error')"
+                    ),
+                });
             }
             None => (0, false),
         };
@@ -164,7 +177,8 @@ impl Encoding {
         Ok((idx, known))
     }
 
-    fn columns(&self, x: Data) -> Result<(usize, Vec<Column>), PredictError> {
+    /// The input's columns with their names (`feature {f}` for a matrix column).
+    fn columns(&self, x: Data) -> Result<(usize, Vec<(String, Column)>), PredictError> {
         let rows = x.rows();
         if x.cols() != self.categories.len() {
             return Err(PredictError::Shape {
@@ -173,7 +187,11 @@ impl Encoding {
                 expected: vec![-1, self.categories.len() as i64],
             });
         }
-        Ok((rows, x.into_columns()))
+        let names: Vec<String> = match &x {
+            Data::Table(t) => t.columns().iter().map(|(n, _)| n.clone()).collect(),
+            Data::Matrix(m) => (0..m.cols()).map(|f| format!("feature {f}")).collect(),
+        };
+        Ok((rows, names.into_iter().zip(x.into_columns()).collect()))
     }
 }
 
@@ -225,8 +243,8 @@ impl Transformer for OneHot {
         let mut out = Matrix::zeros(rows, width);
         for (r, row) in out.row_iter_mut().enumerate() {
             let mut offset = 0;
-            for (f, column) in columns.iter().enumerate() {
-                let (mut idx, mut known) = self.enc.encode(f, column, r, false)?;
+            for (f, (name, column)) in columns.iter().enumerate() {
+                let (mut idx, mut known) = self.enc.encode(f, (name, column), r, false)?;
                 if let Some(Some(d)) = self.drop.get(f) {
                     if idx == *d {
                         known = false;
@@ -273,8 +291,8 @@ impl Transformer for Ordinal {
         let n = columns.len();
         let mut out = Matrix::zeros(rows, n);
         for (r, row) in out.row_iter_mut().enumerate() {
-            for (f, (column, cell)) in columns.iter().zip(row.iter_mut()).enumerate() {
-                let (idx, known) = self.enc.encode(f, column, r, true)?;
+            for (f, ((name, column), cell)) in columns.iter().zip(row.iter_mut()).enumerate() {
+                let (idx, known) = self.enc.encode(f, (name, column), r, true)?;
                 let missing = self
                     .enc
                     .categories
@@ -297,6 +315,37 @@ impl Transformer for Ordinal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sklearn::{Method, Table};
+
+    #[test]
+    fn unknown_category_in_a_fitted_pipeline_is_invalid_value() {
+        // OneHotEncoder(handle_unknown='error') on "size" inside a ColumnTransformer (generate.py).
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/sklearn/fixtures/onehot_error_passthrough.pkl"
+        );
+        let root = crate::pickle::read_pickle(&std::fs::read(path).unwrap()).unwrap();
+        let Ok(Compiled::Estimator(est)) = super::super::Registry::with_builtins().compile(&root)
+        else {
+            panic!("not an estimator");
+        };
+        let mut t = Table::new(2);
+        t.push(
+            "size",
+            Column::Str(vec![Some("m".into()), Some("xl".into())]),
+        )
+        .unwrap();
+        t.push("age", Column::Num(vec![30.0, 40.0])).unwrap();
+        t.push("rooms", Column::Num(vec![1.0, 2.0])).unwrap();
+        match est.run(Method::Predict, Data::Table(t)) {
+            Err(PredictError::InvalidValue { name, message }) => {
+                assert_eq!(name, "size");
+                assert!(message.contains("\"xl\" in row 1"), "{message}");
+            }
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => panic!("predicted an unknown category"),
+        }
+    }
 
     #[test]
     fn one_hot_ignores_unknown_and_drops() {
@@ -321,7 +370,27 @@ mod tests {
             Column::Str(vec![Some("a".into()), Some("b".into()), Some("z".into())]),
         )
         .unwrap();
-        let y = oh.transform(Data::Table(t)).unwrap();
+        let y = oh.transform(Data::Table(t.clone())).unwrap();
         assert_eq!(y.data(), &[0.0, 1.0, 0.0]);
+
+        // handle_unknown='error': the unknown value is the client's bad input.
+        let strict = OneHot {
+            enc: Encoding {
+                handle_unknown: "error".into(),
+                ..oh.enc
+            },
+            drop: oh.drop,
+            outs: oh.outs,
+        };
+        let err = strict.transform(Data::Table(t)).unwrap_err();
+        assert_eq!(
+            err,
+            PredictError::InvalidValue {
+                name: "c".into(),
+                message: "unknown category \"z\" in row 2 (the encoder was fitted with \
+                          handle_unknown='error')"
+                    .into(),
+            }
+        );
     }
 }

@@ -8,7 +8,7 @@
 //! float64 matrix out) or an [`Estimator`] (data in, a [`Method`]'s [`Output`] out).
 //! Composites (Pipeline, ColumnTransformer, FeatureUnion) compile their children through
 //! [`Ctx::compile_child`], which tracks the path inside the model for error messages
-//! (`Pipeline.steps[1] -> sklearn.svm._classes.NuSVR is not supported`).
+//! (`Pipeline.steps[1] -> sklearn.cross_decomposition._pls.PLSRegression is not supported`).
 //!
 //! Adding a family (e.g. `tree.rs`):
 //! 1. `mod tree;` here and `tree::register(&mut reg);` in [`Registry::with_builtins`].
@@ -33,6 +33,8 @@ mod compose;
 mod corpus_tests;
 mod decomposition;
 mod encoders;
+#[cfg(test)]
+mod example_tests;
 #[cfg(test)]
 mod fixture_tests;
 mod forest;

@@ -103,6 +103,7 @@ impl Neighbors {
     /// The `k` nearest training rows of each row of `x`, with their weights.
     fn neighbors(&self, x: &Matrix) -> Result<Vec<Vec<(usize, f64)>>, PredictError> {
         x.expect_cols(self.fit_x.cols())?;
+        super::svm::expect_finite(x)?;
         let mut out = Vec::with_capacity(x.rows());
         let mut dist: Vec<(f64, usize)> = Vec::with_capacity(self.fit_x.rows());
         for row in x.row_iter() {

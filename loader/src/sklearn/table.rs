@@ -227,11 +227,11 @@ impl Table {
     pub fn select(&self, positions: &[usize]) -> Result<Table, PredictError> {
         let mut out = Table::new(self.rows);
         for &p in positions {
-            let (name, column) = self.columns.get(p).ok_or_else(|| {
-                PredictError::Runtime(format!(
-                    "column index {p} is out of range for {} columns",
-                    self.columns.len()
-                ))
+            // The model selects a column the request does not have.
+            let (name, column) = self.columns.get(p).ok_or_else(|| PredictError::Shape {
+                name: "X".to_owned(),
+                got: vec![self.rows, self.columns.len()],
+                expected: vec![-1, p as i64 + 1],
             })?;
             out.columns.push((name.clone(), column.clone()));
         }

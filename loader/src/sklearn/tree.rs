@@ -326,9 +326,12 @@ impl TreeForest {
             for v in &mut data {
                 let f = *v as f32;
                 if f.is_infinite() || (f.is_nan() && !nan) {
-                    return Err(PredictError::Runtime(format!(
-                        "input contains {v}, which this tree model cannot take as float32"
-                    )));
+                    return Err(PredictError::InvalidValue {
+                        name: "X".to_owned(),
+                        message: format!(
+                            "contains {v}, which this tree model cannot take as float32"
+                        ),
+                    });
                 }
                 *v = f64::from(f);
             }
