@@ -16,6 +16,9 @@ pub mod pyobj;
 pub mod sklearn;
 pub mod skops;
 pub mod tree;
+
+#[cfg(test)]
+mod test_support;
 pub mod xgboost;
 
 pub use datatype::DataType;
