@@ -2,9 +2,10 @@
 """Times onnxruntime on the same models, rows and inputs as benches/benches/onnx_predict.rs, so the
 criterion figures can be read as ratios against a baseline measured on the same machine.
 
-usage: python benches/python/time_onnxruntime.py   (needs onnxruntime and numpy; not part of the tests)
+usage: python benches/python/time_onnxruntime.py [out.jsonl]   (needs onnxruntime and numpy; not part of
+the tests)
 """
-import json, os, time
+import json, os, sys, time
 import numpy as np
 import onnxruntime as ort
 
@@ -21,6 +22,7 @@ def batch(case, features, rows):
 
 
 def main():
+    out = open(sys.argv[1], "w") if len(sys.argv) > 1 else None
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
@@ -36,6 +38,9 @@ def main():
                 n += 1
             per = (time.perf_counter() - t0) / n
             print(f"onnxruntime {case} rows={rows}: {per * 1e6:.1f} us/call, {rows / per:,.0f} rows/s")
+            if out is not None:
+                out.write(json.dumps({"engine": "onnxruntime", "case": case, "rows": rows,
+                                      "raw_s": per}) + "\n")
 
 
 if __name__ == "__main__":

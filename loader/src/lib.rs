@@ -15,6 +15,7 @@ pub mod pickle;
 pub mod pyobj;
 pub mod sklearn;
 pub mod skops;
+pub mod source;
 pub mod tree;
 
 #[cfg(test)]
@@ -26,6 +27,7 @@ pub use error::{LoadError, PredictError};
 pub use flavor::load;
 pub use mlmodel::{MlModel, Signature};
 pub use model::{LoadedModel, NamedTensor, OutputStyle, TensorInfo};
+pub use source::{resolve, SourceError, SourceOptions};
 
 pub use tensor::Tensor;
 

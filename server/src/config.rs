@@ -26,8 +26,10 @@ pub enum Command {
 /// Options of `ironflow serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// The MLflow model directory (the one holding `MLmodel`).
-    #[arg(env = "MLSERVER_MODEL_URI", value_name = "MODEL_DIR")]
+    /// The MLflow model: a directory (the one holding `MLmodel`) or a URI: `file://`, `s3://`,
+    /// `gs://`, `az://`, `abfs[s]://` prefixes, or a `.tar.gz`/`.tgz`/`.zip` archive (also over
+    /// `http(s)://`). Remote models are downloaded into `--model-cache-dir` first.
+    #[arg(env = "MLSERVER_MODEL_URI", value_name = "MODEL_URI")]
     pub model_dir: PathBuf,
 
     /// The name the model is served under (default: the directory's name).
@@ -46,9 +48,25 @@ pub struct ServeArgs {
     #[arg(long, env = "MLSERVER_HTTP_PORT", default_value_t = 8080)]
     pub http_port: u16,
 
-    /// The gRPC port (reserved: the gRPC service is not served yet).
+    /// The gRPC port.
     #[arg(long, env = "MLSERVER_GRPC_PORT", default_value_t = 8081)]
     pub grpc_port: u16,
+
+    /// The largest gRPC message received or sent, in bytes (tonic's own default is 4 MiB).
+    #[arg(
+        long,
+        env = "MLSERVER_GRPC_MAX_MESSAGE_LENGTH",
+        default_value_t = 64 * 1024 * 1024
+    )]
+    pub grpc_max_message_bytes: usize,
+
+    /// The Prometheus metrics port (`/metrics` is also served on the HTTP port).
+    #[arg(long, env = "MLSERVER_METRICS_PORT", default_value_t = 8082)]
+    pub metrics_port: u16,
+
+    /// The metrics path on the metrics port.
+    #[arg(long, env = "MLSERVER_METRICS_ENDPOINT", default_value = "/metrics")]
+    pub metrics_endpoint: String,
 
     /// The largest request body accepted, in bytes; larger bodies get HTTP 413.
     #[arg(long, env = "IRONFLOW_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
@@ -57,6 +75,10 @@ pub struct ServeArgs {
     /// How many inferences may run at once (default: the number of CPU cores).
     #[arg(long, env = "IRONFLOW_INFERENCE_THREADS")]
     pub inference_threads: Option<usize>,
+
+    /// Where remote model URIs are downloaded (default: /tmp/ironflow-models).
+    #[arg(long, env = "IRONFLOW_MODEL_CACHE_DIR")]
+    pub model_cache_dir: Option<PathBuf>,
 }
 
 impl ServeArgs {

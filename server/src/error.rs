@@ -1,5 +1,5 @@
-//! [`ServeError`]: everything a request can fail with, mapped once to an HTTP status and the
-//! `{"error": "..."}` body MLServer and KServe clients expect.
+//! [`ServeError`]: everything a request can fail with, mapped once to an HTTP status (with the
+//! `{"error": "..."}` body MLServer and KServe clients expect) and once to a `tonic::Status`.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -34,6 +34,9 @@ pub enum ServeError {
     /// An input cannot be decoded.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// An MLflow scoring request (`/invocations`) cannot be read.
+    #[error(transparent)]
+    Scoring(#[from] crate::rest::mlflow_input::ScoringError),
     /// The inputs do not fit the model, or the model failed.
     #[error(transparent)]
     Predict(#[from] PredictError),
@@ -60,7 +63,7 @@ impl ServeError {
             Self::ModelNotFound(_) | Self::VersionNotFound { .. } | Self::RouteNotFound(_) => {
                 StatusCode::NOT_FOUND
             }
-            Self::MalformedBody(_) | Self::Decode(_) => StatusCode::BAD_REQUEST,
+            Self::MalformedBody(_) | Self::Decode(_) | Self::Scoring(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Predict(e) => match e {
@@ -91,5 +94,40 @@ impl IntoResponse for ServeError {
             Json(serde_json::json!({ "error": self.to_string() })),
         )
             .into_response()
+    }
+}
+
+/// The gRPC form of the same mapping, following MLServer's `grpc/utils.py` (400 ->
+/// `INVALID_ARGUMENT`, 404 -> `NOT_FOUND`, 500 -> `INTERNAL`).
+impl From<ServeError> for tonic::Status {
+    fn from(error: ServeError) -> Self {
+        use tonic::Code;
+        let code = match &error {
+            ServeError::ModelNotFound(_)
+            | ServeError::VersionNotFound { .. }
+            | ServeError::RouteNotFound(_) => Code::NotFound,
+            ServeError::MalformedBody(_) | ServeError::Decode(_) | ServeError::Scoring(_) => {
+                Code::InvalidArgument
+            }
+            ServeError::PayloadTooLarge { .. } => Code::ResourceExhausted,
+            ServeError::MethodNotAllowed { .. } => Code::Unimplemented,
+            ServeError::Predict(e) => match e {
+                PredictError::UnknownInput { .. }
+                | PredictError::MissingInput { .. }
+                | PredictError::DuplicateInput { .. }
+                | PredictError::Datatype { .. }
+                | PredictError::Shape { .. }
+                | PredictError::RowCount { .. }
+                | PredictError::InvalidValue { .. } => Code::InvalidArgument,
+                PredictError::Runtime(_) => Code::Internal,
+            },
+            ServeError::Internal(_) => Code::Internal,
+        };
+        if code == Code::Internal {
+            tracing::error!(?code, "{error}");
+        } else {
+            tracing::debug!(?code, "{error}");
+        }
+        tonic::Status::new(code, error.to_string())
     }
 }

@@ -1,11 +1,13 @@
 //! ironflow's server: loads an MLflow model with `ironflow-loader` and serves it over the
-//! KServe v2 / Open Inference Protocol REST API, following MLServer's wire conventions.
+//! KServe v2 / Open Inference Protocol REST and gRPC APIs, following MLServer's wire conventions.
 
 pub mod codec;
 pub mod config;
 pub mod error;
+pub mod grpc;
 pub mod infer;
 pub mod metadata;
+pub mod metrics;
 pub mod rest;
 pub mod shutdown;
 pub mod state;
@@ -42,15 +44,60 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
+    let grpc_addr = SocketAddr::new(args.host, args.grpc_port);
+    let grpc_listener = TcpListener::bind(grpc_addr)
+        .await
+        .with_context(|| format!("cannot listen on {grpc_addr}"))?;
     tracing::info!("REST API listening on http://{}", listener.local_addr()?);
-    serve_on(listener, state, shutdown::signal()).await
+    tracing::info!("gRPC API listening on {}", grpc_listener.local_addr()?);
+    let metrics_addr = SocketAddr::new(args.host, args.metrics_port);
+    let metrics_listener = TcpListener::bind(metrics_addr)
+        .await
+        .with_context(|| format!("cannot listen on {metrics_addr} (metrics)"))?;
+    tracing::info!(
+        "metrics on http://{}{}",
+        metrics_listener.local_addr()?,
+        args.metrics_endpoint
+    );
+    // One signal stops every server; each then drains its in-flight requests.
+    let (stop, stopped) = tokio::sync::watch::channel(());
+    tokio::spawn(async move {
+        shutdown::signal().await;
+        drop(stop);
+    });
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            // Resolves (with an error) once the sender is dropped.
+            let _ = stopped.changed().await;
+        }
+    };
+    tokio::try_join!(
+        serve_on(listener, state.clone(), until_stopped()),
+        grpc::serve_grpc_on(
+            grpc_listener,
+            state,
+            args.grpc_max_message_bytes,
+            until_stopped()
+        ),
+        async {
+            metrics::serve_on(metrics_listener, &args.metrics_endpoint, until_stopped())
+                .await
+                .context("metrics server failed")
+        },
+    )?;
+    Ok(())
 }
 
 /// Loads the model named by the arguments into a fresh [`AppState`].
 pub async fn load_state(args: &ServeArgs) -> anyhow::Result<AppState> {
     let name = args.model_name();
-    let dir = args.model_dir.clone();
     let started = Instant::now();
+    let uri = args.model_dir.to_string_lossy();
+    let sources = ironflow_loader::SourceOptions::from_env(args.model_cache_dir.clone());
+    let dir = ironflow_loader::resolve(&uri, &sources)
+        .await
+        .with_context(|| format!("cannot fetch model {name:?}"))?;
     let model = tokio::task::spawn_blocking(move || ironflow_loader::load(&dir))
         .await
         .context("model loading task failed")?

@@ -13,6 +13,21 @@ pub struct OutputData(Tensor);
 
 /// Encodes one model output (`parameters.content_type` is `np`, as MLServer sets it for arrays).
 pub fn encode_output(output: NamedTensor) -> Result<ResponseOutput, String> {
+    let (datatype, shape) = output_layout(&output)?;
+    let mut parameters = Parameters::new();
+    parameters.insert("content_type".into(), "np".into());
+    Ok(ResponseOutput {
+        name: output.name,
+        shape,
+        datatype: datatype.as_str(),
+        parameters,
+        data: OutputData(output.tensor),
+    })
+}
+
+/// The v2 datatype and response shape of a model output, shared by the REST and gRPC encoders:
+/// scalars become `[1]` and 1-D results `[N, 1]`, as MLServer's NumPy codec writes them.
+pub fn output_layout(output: &NamedTensor) -> Result<(DataType, Vec<usize>), String> {
     let datatype = DataType::from_datum_type(output.tensor.datum_type()).ok_or_else(|| {
         format!(
             "output {:?} has element type {:?}, which the v2 protocol cannot carry",
@@ -25,15 +40,7 @@ pub fn encode_output(output: NamedTensor) -> Result<ResponseOutput, String> {
         [n] => vec![*n, 1],
         dims => dims.to_vec(),
     };
-    let mut parameters = Parameters::new();
-    parameters.insert("content_type".into(), "np".into());
-    Ok(ResponseOutput {
-        name: output.name,
-        shape,
-        datatype: datatype.as_str(),
-        parameters,
-        data: OutputData(output.tensor),
-    })
+    Ok((datatype, shape))
 }
 
 impl Serialize for OutputData {

@@ -6,7 +6,7 @@ mod elements;
 mod encode;
 
 pub use decode::{decode_input, DecodeError};
-pub use encode::encode_output;
+pub use encode::{encode_output, output_layout};
 
 use std::collections::BTreeMap;
 

@@ -1,13 +1,18 @@
 //! The v2 REST API (KServe Open Inference Protocol), with MLServer's paths and error bodies.
 
 mod body;
+mod cloudevents;
 mod health;
+mod invocations;
+pub mod mlflow_input;
 mod models;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -23,7 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v2/health/ready", get(health::ready))
         .route("/v2/models/{name}", get(models::metadata))
         .route("/v2/models/{name}/ready", get(health::model_ready))
-        .route("/v2/models/{name}/infer", post(models::infer))
+        .route("/v2/models/{name}/infer", post(cloudevents::infer))
         .route(
             "/v2/models/{name}/versions/{version}",
             get(models::version_metadata),
@@ -34,11 +39,20 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v2/models/{name}/versions/{version}/infer",
-            post(models::version_infer),
+            post(cloudevents::version_infer),
         )
+        .route("/invocations", post(invocations::invocations))
+        .route("/ping", get(invocations::ping))
+        .route("/health", get(invocations::ping))
+        .route("/version", get(invocations::version))
+        .route("/metrics", get(crate::metrics::handler))
+        .route_layer(axum::middleware::from_fn(crate::metrics::track_rest))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        // Outside the body limit, so the limit counts decompressed bytes (a gzip bomb is 413).
+        .layer(RequestDecompressionLayer::new().gzip(true))
+        .layer(CompressionLayer::new().gzip(true))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))

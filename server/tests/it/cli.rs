@@ -57,6 +57,8 @@ fn sigterm_stops_the_server_with_exit_0() {
                 .expect("utf8"),
         ])
         .env("MLSERVER_HTTP_PORT", port.to_string())
+        .env("MLSERVER_GRPC_PORT", free_port().to_string())
+        .env("MLSERVER_METRICS_PORT", free_port().to_string())
         .env("MLSERVER_MODEL_NAME", "iris")
         .env("MLSERVER_HOST", "127.0.0.1")
         .stderr(Stdio::piped())

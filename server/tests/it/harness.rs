@@ -66,8 +66,12 @@ impl TestServer {
             host: "127.0.0.1".parse().expect("ip"),
             http_port: 0,
             grpc_port: 0,
+            metrics_port: 0,
+            metrics_endpoint: "/metrics".to_owned(),
+            grpc_max_message_bytes: 64 * 1024 * 1024,
             max_body_bytes: 64 * 1024 * 1024,
             inference_threads: Some(2),
+            model_cache_dir: None,
         };
         adjust(&mut args);
         let state = ironflow_server::load_state(&args)

@@ -3,5 +3,10 @@
 mod cli;
 mod conformance;
 mod errors;
+mod grpc;
 mod harness;
+mod invocations;
+mod manifests;
+mod metrics;
 mod protocol;
+mod sources;

@@ -1,0 +1,15 @@
+//! Compiles the `.proto` files with protox (a pure-Rust protobuf compiler, so no system
+//! `protoc` is needed) and generates the tonic client and server code.
+
+fn main() -> anyhow::Result<()> {
+    let protos = ["proto/inference.proto", "proto/health.proto"];
+    for proto in protos {
+        println!("cargo:rerun-if-changed={proto}");
+    }
+    let descriptors = protox::compile(protos, ["proto"])?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,36 @@
+//! The gRPC API: `inference.GRPCInferenceService` (MLServer's proto superset, COMPAT §1.2/§3.4)
+//! and `grpc.health.v1.Health`, served by tonic over the same [`AppState`] as REST.
+
+pub mod convert;
+pub mod service;
+
+use std::future::Future;
+
+use anyhow::Context;
+use ironflow_proto::health::health_server::HealthServer;
+use ironflow_proto::inference::grpc_inference_service_server::GrpcInferenceServiceServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+pub use service::{HealthService, InferenceService};
+
+use crate::state::AppState;
+
+/// Serves the gRPC API on a bound listener until `shutdown` resolves, then lets in-flight calls
+/// finish. Messages up to `max_message_bytes` are accepted and sent (tonic's default is 4 MiB).
+pub async fn serve_grpc_on(
+    listener: TcpListener,
+    state: AppState,
+    max_message_bytes: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let inference = GrpcInferenceServiceServer::new(InferenceService::new(state))
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes);
+    tonic::transport::Server::builder()
+        .add_service(inference)
+        .add_service(HealthServer::new(HealthService))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+        .context("gRPC server failed")
+}

@@ -1,0 +1,225 @@
+//! The `inference.GRPCInferenceService` and `grpc.health.v1.Health` handlers: thin wrappers
+//! over the shared [`AppState`] and the transport-neutral [`crate::infer::predict`].
+
+use ironflow_proto::health::health_check_response::ServingStatus;
+use ironflow_proto::health::health_server::Health;
+use ironflow_proto::health::{HealthCheckRequest, HealthCheckResponse};
+use ironflow_proto::inference::grpc_inference_service_server::GrpcInferenceService;
+use ironflow_proto::inference::repository_index_response::ModelIndex;
+use ironflow_proto::inference::{
+    ModelInferRequest, ModelInferResponse, ModelMetadataRequest, ModelMetadataResponse,
+    ModelReadyRequest, ModelReadyResponse, RepositoryIndexRequest, RepositoryIndexResponse,
+    RepositoryModelLoadRequest, RepositoryModelLoadResponse, RepositoryModelUnloadRequest,
+    RepositoryModelUnloadResponse, ServerLiveRequest, ServerLiveResponse, ServerMetadataRequest,
+    ServerMetadataResponse, ServerReadyRequest, ServerReadyResponse,
+};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::convert;
+use crate::error::ServeError;
+use crate::infer::{predict, response_id};
+use crate::state::AppState;
+
+/// The v2 inference service over the served models.
+#[derive(Debug, Clone)]
+pub struct InferenceService {
+    state: AppState,
+}
+
+impl InferenceService {
+    /// Serves the models of `state`.
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+/// An empty protobuf string means "not given".
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// Runs one gRPC inference request: decode, [`predict`], encode. Raw contents in means raw
+/// contents out (MLServer's `_GetReturnRaw`).
+pub async fn infer(
+    state: &AppState,
+    request: ModelInferRequest,
+) -> Result<ModelInferResponse, ServeError> {
+    let version = non_empty(request.model_version);
+    let served = state.model(&request.model_name, version.as_deref())?;
+    let raw = !request.raw_input_contents.is_empty();
+    let inputs = convert::decode_inputs(request.inputs, request.raw_input_contents)?;
+    let outputs = predict(state, &served, inputs).await?;
+    let (outputs, raw_output_contents) = convert::encode_outputs(outputs, raw)?;
+    Ok(ModelInferResponse {
+        model_name: served.name.clone(),
+        model_version: served.version.clone().unwrap_or_default(),
+        id: response_id(non_empty(request.id)),
+        parameters: convert::content_type_parameters(served.model.output_style.content_type()),
+        outputs,
+        raw_output_contents,
+    })
+}
+
+#[tonic::async_trait]
+impl GrpcInferenceService for InferenceService {
+    async fn server_live(
+        &self,
+        _: Request<ServerLiveRequest>,
+    ) -> Result<Response<ServerLiveResponse>, Status> {
+        Ok(Response::new(ServerLiveResponse { live: true }))
+    }
+
+    async fn server_ready(
+        &self,
+        _: Request<ServerReadyRequest>,
+    ) -> Result<Response<ServerReadyResponse>, Status> {
+        // The port opens only once every model has loaded.
+        Ok(Response::new(ServerReadyResponse { ready: true }))
+    }
+
+    async fn model_ready(
+        &self,
+        request: Request<ModelReadyRequest>,
+    ) -> Result<Response<ModelReadyResponse>, Status> {
+        let request = request.into_inner();
+        let version = non_empty(request.version);
+        self.state.model(&request.name, version.as_deref())?;
+        Ok(Response::new(ModelReadyResponse { ready: true }))
+    }
+
+    async fn server_metadata(
+        &self,
+        _: Request<ServerMetadataRequest>,
+    ) -> Result<Response<ServerMetadataResponse>, Status> {
+        // The same answer as REST `GET /v2`.
+        Ok(Response::new(ServerMetadataResponse {
+            name: "ironflow".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            extensions: vec![],
+        }))
+    }
+
+    async fn model_metadata(
+        &self,
+        request: Request<ModelMetadataRequest>,
+    ) -> Result<Response<ModelMetadataResponse>, Status> {
+        let request = request.into_inner();
+        let version = non_empty(request.version);
+        let served = self.state.model(&request.name, version.as_deref())?;
+        Ok(Response::new(convert::model_metadata(&served.metadata)))
+    }
+
+    async fn model_infer(
+        &self,
+        request: Request<ModelInferRequest>,
+    ) -> Result<Response<ModelInferResponse>, Status> {
+        Ok(Response::new(
+            infer(&self.state, request.into_inner()).await?,
+        ))
+    }
+
+    type ModelStreamInferStream = ReceiverStream<Result<ModelInferResponse, Status>>;
+
+    /// Answers each request in order; the first failure ends the stream with its status.
+    async fn model_stream_infer(
+        &self,
+        request: Request<Streaming<ModelInferRequest>>,
+    ) -> Result<Response<Self::ModelStreamInferStream>, Status> {
+        let mut incoming = request.into_inner();
+        let state = self.state.clone();
+        let (tx, rx) = mpsc::channel(4);
+        tokio::spawn(async move {
+            loop {
+                let answer = match incoming.message().await {
+                    Ok(Some(request)) => infer(&state, request).await.map_err(Status::from),
+                    Ok(None) => break,
+                    Err(status) => Err(status),
+                };
+                let failed = answer.is_err();
+                if tx.send(answer).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn repository_index(
+        &self,
+        _: Request<RepositoryIndexRequest>,
+    ) -> Result<Response<RepositoryIndexResponse>, Status> {
+        let mut models: Vec<ModelIndex> = self
+            .state
+            .models()
+            .map(|m| ModelIndex {
+                name: m.name.clone(),
+                version: m.version.clone().unwrap_or_default(),
+                state: "READY".to_owned(),
+                reason: String::new(),
+            })
+            .collect();
+        models.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Response::new(RepositoryIndexResponse { models }))
+    }
+
+    /// Every served model is loaded at startup, so loading one is a no-op.
+    async fn repository_model_load(
+        &self,
+        request: Request<RepositoryModelLoadRequest>,
+    ) -> Result<Response<RepositoryModelLoadResponse>, Status> {
+        self.state.model(&request.into_inner().model_name, None)?;
+        Ok(Response::new(RepositoryModelLoadResponse {}))
+    }
+
+    async fn repository_model_unload(
+        &self,
+        request: Request<RepositoryModelUnloadRequest>,
+    ) -> Result<Response<RepositoryModelUnloadResponse>, Status> {
+        let name = request.into_inner().model_name;
+        self.state.model(&name, None)?;
+        Err(Status::unimplemented(format!(
+            "cannot unload model {name}: ironflow serves the models it started with"
+        )))
+    }
+}
+
+/// `grpc.health.v1.Health`: `SERVING` for the server (`""`) and the inference service, since
+/// the port opens only once the models have loaded.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HealthService;
+
+impl HealthService {
+    fn status(service: &str) -> Result<HealthCheckResponse, Status> {
+        if service.is_empty() || service == ironflow_proto::SERVICE {
+            Ok(HealthCheckResponse {
+                status: ServingStatus::Serving.into(),
+            })
+        } else {
+            Err(Status::not_found(format!("unknown service {service:?}")))
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Health for HealthService {
+    async fn check(
+        &self,
+        request: Request<HealthCheckRequest>,
+    ) -> Result<Response<HealthCheckResponse>, Status> {
+        Self::status(&request.into_inner().service).map(Response::new)
+    }
+
+    type WatchStream = tokio_stream::Once<Result<HealthCheckResponse, Status>>;
+
+    /// Sends the current status and ends: the status never changes while the server runs, and
+    /// a stream held open forever would hold up graceful shutdown.
+    async fn watch(
+        &self,
+        request: Request<HealthCheckRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let status = Self::status(&request.into_inner().service)?;
+        Ok(Response::new(tokio_stream::once(Ok(status))))
+    }
+}

@@ -1,0 +1,126 @@
+//! CloudEvents headers on v2 REST inference responses, as MLServer sets them
+//! (`mlserver/cloudevents.py`, COMPAT.md §1.3), and the model inference metrics
+//! (`model_infer_request_*`, COMPAT.md §1.8) counted around the same handlers.
+//!
+//! The server name (`Ce-Source`, `Ce-Inferenceservicename`) is `MLSERVER_SERVER_NAME`, default
+//! `mlserver` as MLServer's; the namespace is `POD_NAMESPACE`, else the service account's
+//! namespace file Kubernetes mounts, else none.
+
+use std::sync::LazyLock;
+use std::time::Instant;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::Json;
+
+use super::body::RawBody;
+use super::models;
+use crate::codec::InferResponse;
+use crate::error::ServeError;
+use crate::metrics;
+use crate::state::AppState;
+
+/// Where Kubernetes mounts the pod's namespace.
+const NAMESPACE_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+struct Source {
+    server_name: String,
+    namespace: Option<String>,
+}
+
+static SOURCE: LazyLock<Source> = LazyLock::new(|| {
+    let server_name = std::env::var("MLSERVER_SERVER_NAME")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "mlserver".to_owned());
+    let namespace = std::env::var("POD_NAMESPACE")
+        .ok()
+        .or_else(|| std::fs::read_to_string(NAMESPACE_FILE).ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    Source {
+        server_name,
+        namespace,
+    }
+});
+
+/// The CloudEvents headers of an inference response.
+pub fn headers(model_name: &str, response_id: &str) -> HeaderMap {
+    let source = &*SOURCE;
+    let ce_source = match &source.namespace {
+        Some(ns) => format!("io.seldon.serving.deployment.{}.{ns}", source.server_name),
+        None => format!("io.seldon.serving.deployment.{}", source.server_name),
+    };
+    let mut pairs: Vec<(&'static str, &str)> = vec![
+        ("ce-specversion", "0.3"),
+        ("ce-source", &ce_source),
+        ("ce-type", "io.seldon.serving.inference.response"),
+        ("ce-modelid", model_name),
+        ("ce-inferenceservicename", &source.server_name),
+        ("ce-endpoint", model_name),
+        ("ce-id", response_id),
+        ("ce-requestid", response_id),
+    ];
+    if let Some(ns) = &source.namespace {
+        pairs.push(("ce-namespace", ns));
+    }
+    let mut map = HeaderMap::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        // A value a client chose (the request id) that is not a valid header value is left out
+        // rather than failing the inference.
+        if let Ok(value) = HeaderValue::from_str(value) {
+            map.insert(HeaderName::from_static(name), value);
+        }
+    }
+    map
+}
+
+fn answer(
+    name: &str,
+    version: Option<&str>,
+    started: Instant,
+    result: Result<Json<InferResponse>, ServeError>,
+) -> Result<(HeaderMap, Json<InferResponse>), ServeError> {
+    metrics::record_infer(name, version, result.is_ok(), started.elapsed());
+    let response = result?;
+    Ok((headers(&response.model_name, &response.id), response))
+}
+
+/// `POST /v2/models/{name}/infer`, with CloudEvents headers and inference metrics.
+pub async fn infer(
+    state: State<AppState>,
+    Path(name): Path<String>,
+    body: RawBody,
+) -> Result<(HeaderMap, Json<InferResponse>), ServeError> {
+    let started = Instant::now();
+    let result = models::infer(state, Path(name.clone()), body).await;
+    answer(&name, None, started, result)
+}
+
+/// `POST /v2/models/{name}/versions/{version}/infer`, with CloudEvents headers and metrics.
+pub async fn version_infer(
+    state: State<AppState>,
+    Path((name, version)): Path<(String, String)>,
+    body: RawBody,
+) -> Result<(HeaderMap, Json<InferResponse>), ServeError> {
+    let started = Instant::now();
+    let result = models::version_infer(state, Path((name.clone(), version.clone())), body).await;
+    answer(&name, Some(&version), started, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_carry_the_model_and_id() {
+        let h = headers("iris", "req-1");
+        assert_eq!(h["ce-modelid"], "iris");
+        assert_eq!(h["ce-endpoint"], "iris");
+        assert_eq!(h["ce-id"], "req-1");
+        assert_eq!(h["ce-requestid"], "req-1");
+        assert_eq!(h["ce-specversion"], "0.3");
+        assert_eq!(h["ce-type"], "io.seldon.serving.inference.response");
+        assert!(headers("iris", "bad\nid").get("ce-id").is_none());
+    }
+}

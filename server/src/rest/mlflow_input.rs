@@ -1,0 +1,506 @@
+//! The MLflow scoring protocol's request forms (`POST /invocations`, COMPAT.md §1.7 and §4.1)
+//! turned into the loader's [`NamedTensor`]s.
+//!
+//! - `application/json`: a dict with exactly one of `dataframe_split`, `dataframe_records`,
+//!   `instances`, `inputs` (plus an optional `params`), as MLflow's `infer_and_parse_data` reads it.
+//! - `text/csv`: a header row of column names, then one row per record.
+//!
+//! Columns become one `[N]` tensor each, typed from the signature's column specs (double -> FP64,
+//! float -> FP32, long -> INT64, integer -> INT32, boolean -> BOOL, string -> BYTES) or, without
+//! a signature, inferred (numbers -> FP64, booleans -> BOOL, anything else -> BYTES). Lists of
+//! lists (`instances` / `inputs`) become one `[N, ...]` tensor. The typed parsing itself is the
+//! v2 codec's ([`decode_input`]), so both protocols accept and reject the same element values.
+
+use ironflow_loader::mlmodel::{ColType, Schema, TypedSpec};
+use ironflow_loader::{DataType, NamedTensor};
+use serde_json::{Map, Value};
+
+use crate::codec::{decode_input, RequestInput};
+use crate::error::ServeError;
+
+/// The JSON keys that select a request form.
+const FORMATS: [&str; 4] = [
+    "dataframe_split",
+    "inputs",
+    "dataframe_records",
+    "instances",
+];
+
+/// MLflow's explanation of the 2.0 scoring protocol change (`SCORING_PROTOCOL_CHANGE_INFO`).
+const PROTOCOL_CHANGE_INFO: &str = "IMPORTANT: The MLflow Model scoring protocol has changed in \
+MLflow version 2.0. If you are seeing this error, you are likely using an outdated scoring request \
+format. To resolve the error, either update your request format or adjust your MLflow Model's \
+requirements file to specify an older version of MLflow (for example, change the 'mlflow' \
+requirement specifier to 'mlflow==1.30.0'). If you are making a request using the MLflow client \
+(e.g. via `mlflow.pyfunc.spark_udf()`), upgrade your MLflow client to a version >= 2.0 in order to \
+use the new request format. For more information about the updated MLflow Model scoring protocol \
+in MLflow 2.0, see https://mlflow.org/docs/latest/models.html#deploy-mlflow-models.";
+
+/// Why an `/invocations` request cannot be read. Every case is HTTP 400 with `{"error": ...}`,
+/// as MLServer's MLflow runtime answers (MLflow's own server answers 415 for content types).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScoringError {
+    /// Neither JSON nor CSV, or a charset other than UTF-8.
+    #[error(
+        "This predictor only supports the following content types, ['text/csv', 'application/json']. Got '{0}'."
+    )]
+    UnsupportedContentType(String),
+    /// The body is not valid JSON (or not UTF-8).
+    #[error("Invalid input. Ensure that input is a valid JSON formatted string. Error: '{0}'")]
+    InvalidJson(String),
+    /// Not a dict with exactly one of the request forms.
+    #[error("The input must be a JSON dictionary with exactly one of the input fields {{'dataframe_split', 'inputs', 'dataframe_records', 'instances'}}. Received dictionary with input fields: {0}. {PROTOCOL_CHANGE_INFO}")]
+    Format(String),
+    /// The request form is recognised but its content is malformed.
+    #[error("{0}")]
+    Input(String),
+}
+
+/// What the body is, from its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// `application/json`.
+    Json,
+    /// `text/csv`.
+    Csv,
+}
+
+/// Reads the `Content-Type` header: JSON or CSV, with no charset but UTF-8.
+pub fn body_format(content_type: Option<&str>) -> Result<BodyFormat, ScoringError> {
+    let raw = content_type.unwrap_or("");
+    let mut parts = raw.split(';');
+    let mime = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    let format = match mime.as_str() {
+        "application/json" => BodyFormat::Json,
+        "text/csv" => BodyFormat::Csv,
+        _ => return Err(ScoringError::UnsupportedContentType(raw.to_owned())),
+    };
+    for param in parts {
+        let (key, value) = param.split_once('=').unwrap_or((param, ""));
+        let value = value.trim().trim_matches('"').to_ascii_lowercase();
+        if key.trim().eq_ignore_ascii_case("charset") && value != "utf-8" && value != "utf8" {
+            return Err(ScoringError::UnsupportedContentType(raw.to_owned()));
+        }
+    }
+    Ok(format)
+}
+
+/// Parses a JSON scoring request into input tensors for a model with this input schema.
+pub fn parse_json(body: &[u8], schema: Option<&Schema>) -> Result<Vec<NamedTensor>, ServeError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| ScoringError::InvalidJson(e.to_string()))?;
+    let Value::Object(mut obj) = value else {
+        return Err(ScoringError::Format("[]".into()).into());
+    };
+    let present: Vec<&str> = FORMATS
+        .into_iter()
+        .filter(|k| obj.contains_key(*k))
+        .collect();
+    let [key] = present.as_slice() else {
+        let listed: Vec<String> = present.iter().map(|k| format!("'{k}'")).collect();
+        return Err(ScoringError::Format(format!("[{}]", listed.join(", "))).into());
+    };
+    let key = *key;
+    let payload = obj.remove(key).unwrap_or(Value::Null);
+    let columns = match (key, payload) {
+        ("dataframe_split", Value::Object(split)) => split_columns(split)?,
+        ("dataframe_split", _) => {
+            return Err(ScoringError::Input("dataframe_split must be a JSON object".into()).into())
+        }
+        ("dataframe_records", Value::Array(records)) => record_columns(records)?,
+        ("dataframe_records", _) => {
+            return Err(ScoringError::Input("dataframe_records must be a JSON list".into()).into())
+        }
+        (_, Value::Object(dict)) => dict.into_iter().collect(),
+        (_, Value::Array(rows)) if rows.iter().all(Value::is_object) && !rows.is_empty() => {
+            record_columns(rows)?
+        }
+        (_, Value::Array(rows)) => {
+            // One tensor: the first tensor spec's name, else MLServer's unnamed `input-0`.
+            let name = schema
+                .and_then(|s| s.specs.first())
+                .filter(|s| matches!(s, TypedSpec::Tensor(_)))
+                .and_then(TypedSpec::name)
+                .unwrap_or("input-0")
+                .to_owned();
+            vec![(name, Value::Array(rows))]
+        }
+        (_, other) => {
+            return Err(
+                ScoringError::Input(format!("{key} must be a list or a dict, got {other}")).into(),
+            )
+        }
+    };
+    columns
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, cells))| column_tensor(&name, i, cells, schema))
+        .collect()
+}
+
+/// Parses a CSV scoring request (header row = column names) into one tensor per column.
+pub fn parse_csv(body: &[u8], schema: Option<&Schema>) -> Result<Vec<NamedTensor>, ServeError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ScoringError::Input(format!("the CSV body is not UTF-8: {e}")))?;
+    let mut rows = parse_csv_rows(text)?.into_iter();
+    let header = rows
+        .next()
+        .ok_or_else(|| ScoringError::Input("the CSV body is empty".into()))?;
+    let mut cells: Vec<Vec<String>> = vec![Vec::new(); header.len()];
+    for (r, row) in rows.enumerate() {
+        if row.len() != header.len() {
+            return Err(ScoringError::Input(format!(
+                "CSV row {} has {} fields, but the header has {}",
+                r + 1,
+                row.len(),
+                header.len()
+            ))
+            .into());
+        }
+        for (column, cell) in cells.iter_mut().zip(row) {
+            column.push(cell);
+        }
+    }
+    header
+        .into_iter()
+        .zip(cells)
+        .enumerate()
+        .map(|(i, (name, column))| {
+            let datatype =
+                spec_datatype(schema, &name, i).unwrap_or_else(|| infer_csv_datatype(&column));
+            let values = column
+                .into_iter()
+                .map(|c| csv_cell(c, datatype))
+                .collect::<Result<Vec<_>, _>>()?;
+            typed_tensor(&name, datatype, Value::Array(values))
+        })
+        .collect()
+}
+
+/// `dataframe_split`: `{"columns": [...], "data": [[...], ...]}` (`index` ignored).
+fn split_columns(mut split: Map<String, Value>) -> Result<Vec<(String, Value)>, ScoringError> {
+    let rows = match split.remove("data") {
+        Some(Value::Array(rows)) => rows,
+        _ => {
+            return Err(ScoringError::Input(
+                "dataframe_split needs \"data\", a list of rows".into(),
+            ))
+        }
+    };
+    let names: Vec<String> = match split.remove("columns") {
+        Some(Value::Array(cols)) => cols
+            .into_iter()
+            .map(|c| match c {
+                Value::String(s) => s,
+                other => other.to_string(),
+            })
+            .collect(),
+        None | Some(Value::Null) => {
+            let width = match rows.first() {
+                Some(Value::Array(r)) => r.len(),
+                _ => 1,
+            };
+            (0..width).map(|i| i.to_string()).collect()
+        }
+        Some(_) => {
+            return Err(ScoringError::Input(
+                "dataframe_split \"columns\" must be a list".into(),
+            ))
+        }
+    };
+    let mut columns: Vec<Vec<Value>> = vec![Vec::with_capacity(rows.len()); names.len()];
+    for (r, row) in rows.into_iter().enumerate() {
+        let row = match row {
+            Value::Array(cells) => cells,
+            scalar if names.len() == 1 => vec![scalar],
+            _ => {
+                return Err(ScoringError::Input(format!(
+                    "dataframe_split row {r} is not a list"
+                )))
+            }
+        };
+        if row.len() != names.len() {
+            return Err(ScoringError::Input(format!(
+                "dataframe_split row {r} has {} values, but there are {} columns",
+                row.len(),
+                names.len()
+            )));
+        }
+        for (column, cell) in columns.iter_mut().zip(row) {
+            column.push(cell);
+        }
+    }
+    Ok(names
+        .into_iter()
+        .zip(columns.into_iter().map(Value::Array))
+        .collect())
+}
+
+/// `dataframe_records` (or `instances` of dicts): columns in first-seen order; a key a record
+/// lacks is missing (`null`) there, as pandas fills it.
+fn record_columns(records: Vec<Value>) -> Result<Vec<(String, Value)>, ScoringError> {
+    let n = records.len();
+    let mut names: Vec<String> = Vec::new();
+    let mut columns: Vec<Vec<Value>> = Vec::new();
+    for (r, record) in records.into_iter().enumerate() {
+        let Value::Object(fields) = record else {
+            return Err(ScoringError::Input(format!(
+                "record {r} is not a JSON object"
+            )));
+        };
+        for (key, value) in fields {
+            let at = match names.iter().position(|k| *k == key) {
+                Some(at) => at,
+                None => {
+                    names.push(key);
+                    columns.push(vec![Value::Null; n]);
+                    columns.len() - 1
+                }
+            };
+            if let Some(slot) = columns.get_mut(at).and_then(|c| c.get_mut(r)) {
+                *slot = value;
+            }
+        }
+    }
+    Ok(names
+        .into_iter()
+        .zip(columns.into_iter().map(Value::Array))
+        .collect())
+}
+
+/// The datatype the signature gives the column `name` (at position `index` for unnamed specs).
+fn spec_datatype(schema: Option<&Schema>, name: &str, index: usize) -> Option<DataType> {
+    let schema = schema?;
+    let spec = if schema.has_names() {
+        schema.specs.iter().find(|s| s.name() == Some(name))?
+    } else {
+        schema.specs.get(index)?
+    };
+    Some(match spec {
+        TypedSpec::Column(c) => match &c.ty {
+            ColType::Scalar(_) => c.ty.datatype(),
+            _ => DataType::Bytes,
+        },
+        TypedSpec::Tensor(t) => t.datatype(),
+    })
+}
+
+/// One column (or tensor) of JSON cells, typed from the schema or inferred from the values.
+fn column_tensor(
+    name: &str,
+    index: usize,
+    cells: Value,
+    schema: Option<&Schema>,
+) -> Result<NamedTensor, ServeError> {
+    let datatype = spec_datatype(schema, name, index).unwrap_or_else(|| infer_datatype(&cells));
+    // A single tensor spec fed from a DataFrame gets every column stacked by the binder; a
+    // column of scalars stays `[N]`.
+    typed_tensor(name, datatype, cells)
+}
+
+/// Builds the tensor through the v2 codec, so element parsing and errors are the protocol's.
+fn typed_tensor(name: &str, datatype: DataType, cells: Value) -> Result<NamedTensor, ServeError> {
+    let cells = match cells {
+        Value::Array(items) => Value::Array(items),
+        scalar => Value::Array(vec![scalar]),
+    };
+    let shape = nested_shape(&cells);
+    let data = serde_json::value::to_raw_value(&cells)
+        .map_err(|e| ScoringError::Input(format!("column {name:?}: {e}")))?;
+    let input = RequestInput {
+        name: name.to_owned(),
+        shape,
+        datatype: datatype.as_str().to_owned(),
+        parameters: None,
+        data,
+    };
+    Ok(decode_input(&input)?)
+}
+
+/// The shape of nested lists, following the first element at each level (the codec then checks
+/// the element count, so ragged lists are rejected).
+fn nested_shape(value: &Value) -> Vec<i64> {
+    let mut shape = Vec::new();
+    let mut at = value;
+    while let Value::Array(items) = at {
+        shape.push(i64::try_from(items.len()).unwrap_or(i64::MAX));
+        match items.first() {
+            Some(first) => at = first,
+            None => break,
+        }
+    }
+    shape
+}
+
+/// Without a signature: numbers (and nulls) are FP64, booleans BOOL, anything else BYTES.
+fn infer_datatype(cells: &Value) -> DataType {
+    fn leaves<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
+        match v {
+            Value::Array(items) => items.iter().for_each(|i| leaves(i, out)),
+            other => out.push(other),
+        }
+    }
+    let mut all = Vec::new();
+    leaves(cells, &mut all);
+    if all.iter().all(|v| v.is_number() || v.is_null()) {
+        DataType::Fp64
+    } else if all.iter().all(|v| v.is_boolean()) {
+        DataType::Bool
+    } else {
+        DataType::Bytes
+    }
+}
+
+/// Without a signature, a CSV column is FP64 when every non-empty cell is a number.
+fn infer_csv_datatype(cells: &[String]) -> DataType {
+    if cells
+        .iter()
+        .all(|c| c.trim().is_empty() || c.trim().parse::<f64>().is_ok())
+    {
+        DataType::Fp64
+    } else {
+        DataType::Bytes
+    }
+}
+
+/// One CSV cell as the JSON value the codec parses for `datatype` (empty = missing = `null`).
+fn csv_cell(cell: String, datatype: DataType) -> Result<Value, ScoringError> {
+    let trimmed = cell.trim();
+    Ok(match datatype {
+        DataType::Bytes => Value::String(cell),
+        DataType::Bool => match trimmed.to_ascii_lowercase().as_str() {
+            "true" | "1" => Value::Bool(true),
+            "false" | "0" => Value::Bool(false),
+            _ => Value::String(cell),
+        },
+        _ if trimmed.is_empty() => Value::Null,
+        _ => {
+            if let Ok(i) = trimmed.parse::<i64>() {
+                Value::from(i)
+            } else if let Ok(f) = trimmed.parse::<f64>() {
+                serde_json::Number::from_f64(f)
+                    .map_or_else(|| Value::String(trimmed.to_owned()), Value::Number)
+            } else {
+                Value::String(cell)
+            }
+        }
+    })
+}
+
+/// RFC 4180 CSV: comma-separated, `"` quotes fields (`""` inside is a quote), CRLF or LF rows;
+/// blank lines are skipped.
+fn parse_csv_rows(text: &str) -> Result<Vec<Vec<String>>, ScoringError> {
+    let mut rows = Vec::new();
+    let mut row: Vec<String> = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    let mut touched = false;
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                other => field.push(other),
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                quoted = true;
+                touched = true;
+            }
+            ',' => {
+                row.push(std::mem::take(&mut field));
+                touched = true;
+            }
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' | '\r' => {
+                if touched || !field.is_empty() {
+                    row.push(std::mem::take(&mut field));
+                    rows.push(std::mem::take(&mut row));
+                }
+                touched = false;
+            }
+            other => field.push(other),
+        }
+    }
+    if quoted {
+        return Err(ScoringError::Input(
+            "the CSV body ends inside a quoted field".into(),
+        ));
+    }
+    if touched || !field.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        assert_eq!(body_format(Some("application/json")), Ok(BodyFormat::Json));
+        assert_eq!(
+            body_format(Some("application/json; charset=UTF-8")),
+            Ok(BodyFormat::Json)
+        );
+        assert_eq!(body_format(Some("text/csv")), Ok(BodyFormat::Csv));
+        assert!(body_format(Some("text/plain")).is_err());
+        assert!(body_format(Some("application/json; charset=latin-1")).is_err());
+        assert!(body_format(None).is_err());
+    }
+
+    #[test]
+    fn csv_rows_with_quotes() {
+        let rows = parse_csv_rows("a,b\r\n1,\"x,\"\"y\"\"\"\n\n2,\n").expect("csv");
+        assert_eq!(
+            rows,
+            vec![
+                vec!["a".to_string(), "b".to_string()],
+                vec!["1".to_string(), "x,\"y\"".to_string()],
+                vec!["2".to_string(), String::new()],
+            ]
+        );
+        assert!(parse_csv_rows("a\n\"open").is_err());
+    }
+
+    #[test]
+    fn json_forms_give_the_same_columns() {
+        let split = br#"{"dataframe_split":{"columns":["a","b"],"data":[[1,"x"],[2,"y"]]}}"#;
+        let records = br#"{"dataframe_records":[{"a":1,"b":"x"},{"a":2,"b":"y"}]}"#;
+        let inputs = br#"{"inputs":{"a":[1,2],"b":["x","y"]}}"#;
+        for body in [&split[..], &records[..], &inputs[..]] {
+            let t = parse_json(body, None).expect("parse");
+            assert_eq!(t.len(), 2);
+            assert_eq!(t[0].name, "a");
+            assert_eq!(t[0].tensor.shape(), &[2]);
+            assert_eq!(t[1].tensor.shape(), &[2]);
+        }
+        let lists = parse_json(br#"{"instances":[[1,2,3],[4,5,6]]}"#, None).expect("lists");
+        assert_eq!(lists[0].name, "input-0");
+        assert_eq!(lists[0].tensor.shape(), &[2, 3]);
+    }
+
+    #[test]
+    fn json_format_errors() {
+        for body in [
+            &br#"{"foo":1}"#[..],
+            br#"[1,2]"#,
+            br#"{"inputs":[1],"instances":[1]}"#,
+        ] {
+            let err = parse_json(body, None).expect_err("format");
+            assert!(err.to_string().contains("exactly one of"), "{err}");
+        }
+        assert!(parse_json(b"{", None)
+            .expect_err("json")
+            .to_string()
+            .starts_with("Invalid input."));
+    }
+}
