@@ -128,15 +128,7 @@ impl LgbPredictor {
 
     /// The input columns requests send.
     pub(crate) fn inputs(&self) -> Vec<TensorInfo> {
-        self.binder
-            .columns()
-            .iter()
-            .map(|c| TensorInfo {
-                name: c.name.clone(),
-                datatype: c.datatype,
-                shape: vec![-1, 1],
-            })
-            .collect()
+        self.binder.input_infos()
     }
 
     /// The one output.

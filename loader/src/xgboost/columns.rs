@@ -8,7 +8,7 @@
 use crate::datatype::DataType;
 use crate::error::PredictError;
 use crate::mlmodel::{Signature, TypedSpec};
-use crate::model::NamedTensor;
+use crate::model::{NamedTensor, TensorInfo};
 use crate::tensor::{Datum, Tensor};
 
 /// One feature column the model reads.
@@ -84,6 +84,18 @@ impl ColumnBinder {
     /// The columns, in model order.
     pub(crate) fn columns(&self) -> &[Column] {
         &self.columns
+    }
+
+    /// The input columns requests send, as model metadata describes them.
+    pub(crate) fn input_infos(&self) -> Vec<TensorInfo> {
+        self.columns()
+            .iter()
+            .map(|c| TensorInfo {
+                name: c.name.clone(),
+                datatype: c.datatype,
+                shape: vec![-1, 1],
+            })
+            .collect()
     }
 
     /// Binds the request's tensors: a single tensor of shape `[N, k]` (`k` = number of columns,
