@@ -202,9 +202,10 @@ fn decode_input(index: usize, input: &Value) -> Result<RequestInput, RequestErro
         .ok_or_else(|| fail("data is not a flat list".into()))?;
     let datatype = input["datatype"].as_str().unwrap_or_default();
     let elements = match datatype {
-        "FP64" => Elements::F64(collect(data, Value::as_f64).ok_or_else(|| fail(bad(datatype)))?),
+        // `null` is a missing value (NaN), as the v2 JSON codecs read it.
+        "FP64" => Elements::F64(collect(data, float).ok_or_else(|| fail(bad(datatype)))?),
         "FP32" => Elements::F32(
-            collect(data, |v| v.as_f64().map(|x| x as f32)).ok_or_else(|| fail(bad(datatype)))?,
+            collect(data, |v| float(v).map(|x| x as f32)).ok_or_else(|| fail(bad(datatype)))?,
         ),
         "INT64" => Elements::I64(collect(data, Value::as_i64).ok_or_else(|| fail(bad(datatype)))?),
         "INT32" => Elements::I32(
@@ -229,6 +230,14 @@ fn decode_input(index: usize, input: &Value) -> Result<RequestInput, RequestErro
         row_shape,
         elements,
     })
+}
+
+fn float(value: &Value) -> Option<f64> {
+    if value.is_null() {
+        Some(f64::NAN)
+    } else {
+        value.as_f64()
+    }
 }
 
 fn collect<T>(data: &[Value], element: impl Fn(&Value) -> Option<T>) -> Option<Vec<T>> {
