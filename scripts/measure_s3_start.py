@@ -5,9 +5,10 @@ Starts moto's S3-compatible server on loopback, uploads an MLflow model director
 bucket, then launches `ironflow serve s3://...` several times (each run with an empty cache
 directory, so every run downloads the model) and times launch -> first 200 from
 `/v2/models/NAME/ready`. For comparison it also times the same model served from the local
-directory. Standard library only; needs `moto_server` (`pip install 'moto[server]'`).
+directory. Run it with the Python that has `moto[server]` (it brings boto3), e.g. the one
+`.ci/run` installs:
 
-    python3 scripts/measure_s3_start.py --ironflow target/release/ironflow \
+    target/ci-venv/bin/python scripts/measure_s3_start.py --ironflow target/release/ironflow \
         --moto target/ci-venv/bin/moto_server --model ../shared/corpus/sk-rf-classifier-new/model
 """
 
@@ -21,7 +22,6 @@ import statistics
 import subprocess
 import tempfile
 import time
-import urllib.request
 
 
 def free_port():
@@ -49,21 +49,19 @@ def wait_status(port, path, deadline_s, proc=None):
     raise TimeoutError(f"{path} on port {port} not 200 after {deadline_s} s")
 
 
-def put(url, data=b""):
-    req = urllib.request.Request(url, data=data, method="PUT")
-    with urllib.request.urlopen(req) as resp:
-        resp.read()
-
-
 def upload(endpoint, bucket, prefix, model_dir):
-    put(f"{endpoint}/{bucket}")  # moto creates the bucket on an unsigned PUT
+    """Uploads model_dir under s3://bucket/prefix with boto3 (which moto[server] installs)."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="secret")
+    s3.create_bucket(Bucket=bucket)
     count = 0
     for root, _, files in os.walk(model_dir):
         for name in files:
             path = os.path.join(root, name)
             key = os.path.relpath(path, model_dir).replace(os.sep, "/")
-            with open(path, "rb") as f:
-                put(f"{endpoint}/{bucket}/{prefix}/{key}", f.read())
+            s3.upload_file(path, bucket, f"{prefix}/{key}")
             count += 1
     return count
 

@@ -19,14 +19,16 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Load an MLflow model directory and serve it over the v2 REST protocol.
+    /// Serve an MLflow model directory, or a repository of them (folders with
+    /// `model-settings.json` or `MLmodel`), over the v2 REST and gRPC protocols.
     Serve(ServeArgs),
 }
 
 /// Options of `ironflow serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// The MLflow model: a directory (the one holding `MLmodel`) or a URI: `file://`, `s3://`,
+    /// The MLflow model: a directory (the one holding `MLmodel`), a model repository (a
+    /// directory whose sub-folders hold `model-settings.json` or `MLmodel`), or a URI: `file://`, `s3://`,
     /// `gs://`, `az://`, `abfs[s]://` prefixes, or a `.tar.gz`/`.tgz`/`.zip` archive (also over
     /// `http(s)://`). Remote models are downloaded into `--model-cache-dir` first.
     #[arg(env = "MLSERVER_MODEL_URI", value_name = "MODEL_URI")]
@@ -79,6 +81,40 @@ pub struct ServeArgs {
     /// Where remote model URIs are downloaded (default: /tmp/ironflow-models).
     #[arg(long, env = "IRONFLOW_MODEL_CACHE_DIR")]
     pub model_cache_dir: Option<PathBuf>,
+
+    /// Adaptive batching: the most requests merged into one batch (0 or 1: off). A model's own
+    /// `model-settings.json` `max_batch_size` wins over this.
+    #[arg(long, env = "MLSERVER_MODEL_MAX_BATCH_SIZE")]
+    pub max_batch_size: Option<usize>,
+
+    /// Adaptive batching: how long, in seconds, a batch waits for more requests (0: off). A
+    /// model's own `model-settings.json` `max_batch_time` wins over this.
+    #[arg(long, env = "MLSERVER_MODEL_MAX_BATCH_TIME", value_parser = parse_seconds)]
+    pub max_batch_time: Option<f64>,
+
+    /// The most requests waiting for one model; past it, requests are refused at once (503).
+    #[arg(long, env = "IRONFLOW_MAX_QUEUE", default_value_t = 1024)]
+    pub max_queue: usize,
+
+    /// Seconds to keep serving after SIGTERM with readiness already false, so endpoint
+    /// controllers remove the server from rotation before it stops accepting connections.
+    #[arg(long, env = "IRONFLOW_SHUTDOWN_DELAY_SECONDS", default_value_t = 0.0, value_parser = parse_seconds)]
+    pub shutdown_delay: f64,
+
+    /// Seconds in-flight requests get to finish once the server stops accepting connections;
+    /// past it the process exits anyway (and logs it).
+    #[arg(long, env = "IRONFLOW_SHUTDOWN_GRACE_SECONDS", default_value_t = 30.0, value_parser = parse_seconds)]
+    pub shutdown_grace: f64,
+}
+
+/// A non-negative, finite number of seconds.
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 => Ok(s),
+        _ => Err(format!(
+            "expected a number of seconds, 0 or more, not {text:?}"
+        )),
+    }
 }
 
 impl ServeArgs {
@@ -92,5 +128,182 @@ impl ServeArgs {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "model".to_owned())
         })
+    }
+}
+
+impl ServeArgs {
+    /// The serving settings the command line gives every model (a model's own
+    /// `model-settings.json` overrides the batching ones).
+    pub fn serving_defaults(&self) -> crate::state::ModelServingSettings {
+        crate::state::ModelServingSettings {
+            max_batch_size: self.max_batch_size.unwrap_or(0),
+            max_batch_time: std::time::Duration::from_secs_f64(self.max_batch_time.unwrap_or(0.0)),
+            max_queue: self.max_queue,
+        }
+    }
+
+    /// Applies the network fields of a repository's `settings.json` to the options the command
+    /// line did not set: as in MLServer, the file wins over the `MLSERVER_*` environment and
+    /// the defaults; a flag given on the command line wins over the file.
+    pub fn apply_settings_file(
+        &mut self,
+        file: &crate::repository::NetworkSettings,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) {
+        fn apply<T: PartialEq + std::str::FromStr + std::fmt::Debug + Clone>(
+            field: &str,
+            current: &mut T,
+            default: T,
+            env_name: &str,
+            from_file: Option<&T>,
+            env: &dyn Fn(&str) -> Option<String>,
+        ) {
+            let Some(from_file) = from_file else { return };
+            // Where `current` came from: the environment, the default, or else the command line.
+            let from_env = env(env_name).and_then(|v| v.trim().parse::<T>().ok());
+            let on_command_line = match from_env {
+                Some(from_env) => *current != from_env,
+                None => *current != default,
+            };
+            if on_command_line {
+                tracing::info!(
+                    "settings.json {field} = {from_file:?} is overridden by the command line ({current:?})"
+                );
+            } else {
+                *current = from_file.clone();
+            }
+        }
+        apply(
+            "host",
+            &mut self.host,
+            IpAddr::from([0, 0, 0, 0]),
+            "MLSERVER_HOST",
+            file.host.as_ref(),
+            env,
+        );
+        apply(
+            "http_port",
+            &mut self.http_port,
+            8080,
+            "MLSERVER_HTTP_PORT",
+            file.http_port.as_ref(),
+            env,
+        );
+        apply(
+            "grpc_port",
+            &mut self.grpc_port,
+            8081,
+            "MLSERVER_GRPC_PORT",
+            file.grpc_port.as_ref(),
+            env,
+        );
+        apply(
+            "metrics_port",
+            &mut self.metrics_port,
+            8082,
+            "MLSERVER_METRICS_PORT",
+            file.metrics_port.as_ref(),
+            env,
+        );
+        apply(
+            "metrics_endpoint",
+            &mut self.metrics_endpoint,
+            "/metrics".to_owned(),
+            "MLSERVER_METRICS_ENDPOINT",
+            file.metrics_endpoint.as_ref(),
+            env,
+        );
+        apply(
+            "grpc_max_message_length",
+            &mut self.grpc_max_message_bytes,
+            64 * 1024 * 1024,
+            "MLSERVER_GRPC_MAX_MESSAGE_LENGTH",
+            file.grpc_max_message_length.as_ref(),
+            env,
+        );
+    }
+
+    /// `--shutdown-delay`.
+    pub fn shutdown_delay(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.shutdown_delay)
+    }
+
+    /// `--shutdown-grace`.
+    pub fn shutdown_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.shutdown_grace)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let mut all = vec!["ironflow", "serve", "/models/iris"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).map(|cli| match cli.command {
+            Command::Serve(args) => args,
+        })
+    }
+
+    #[test]
+    fn serving_and_shutdown_flags_have_mlserver_defaults() {
+        let args = parse(&[]).unwrap();
+        assert_eq!(
+            args.serving_defaults(),
+            crate::state::ModelServingSettings::default()
+        );
+        assert_eq!(args.shutdown_delay(), std::time::Duration::ZERO);
+        assert_eq!(args.shutdown_grace(), std::time::Duration::from_secs(30));
+
+        let args = parse(&[
+            "--max-batch-size",
+            "16",
+            "--max-batch-time",
+            "0.05",
+            "--max-queue",
+            "8",
+            "--shutdown-delay",
+            "2.5",
+        ])
+        .unwrap();
+        let s = args.serving_defaults();
+        assert_eq!(s.max_batch_size, 16);
+        assert_eq!(s.max_batch_time, std::time::Duration::from_millis(50));
+        assert_eq!(s.max_queue, 8);
+        assert_eq!(
+            args.shutdown_delay(),
+            std::time::Duration::from_millis(2500)
+        );
+    }
+
+    #[test]
+    fn settings_file_network_fields_yield_to_the_command_line_only() {
+        let file = crate::repository::NetworkSettings {
+            http_port: Some(9000),
+            grpc_port: Some(9001),
+            metrics_port: Some(9002),
+            host: Some("127.0.0.1".parse().unwrap()),
+            ..Default::default()
+        };
+        // MLSERVER_GRPC_PORT=7000 is in the environment (and so in the parsed value): the file
+        // wins over it. --metrics-port 7002 was given on the command line: it wins over the file.
+        let env = |name: &str| (name == "MLSERVER_GRPC_PORT").then(|| "7000".to_owned());
+        let mut args = parse(&["--metrics-port", "7002"]).unwrap();
+        args.grpc_port = 7000;
+        args.apply_settings_file(&file, &env);
+        assert_eq!(args.http_port, 9000);
+        assert_eq!(args.grpc_port, 9001);
+        assert_eq!(args.metrics_port, 7002);
+        assert_eq!(args.host, "127.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(args.metrics_endpoint, "/metrics");
+    }
+
+    #[test]
+    fn negative_or_non_numeric_seconds_are_refused() {
+        for bad in ["-1", "soon", "inf", "NaN"] {
+            assert!(parse(&["--shutdown-grace", bad]).is_err(), "{bad}");
+            assert!(parse(&["--max-batch-time", bad]).is_err(), "{bad}");
+        }
     }
 }

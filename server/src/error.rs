@@ -34,6 +34,15 @@ pub enum ServeError {
     /// An input cannot be decoded.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// The request does not fit its content types (COMPAT.md §1.6).
+    #[error(transparent)]
+    ContentType(#[from] crate::codec::ContentTypeError),
+    /// MLflow params that do not fit the signature's params schema.
+    #[error(transparent)]
+    Params(#[from] crate::codec::ParamsError),
+    /// The binary part of a request does not fit its JSON header (COMPAT.md §3.3).
+    #[error(transparent)]
+    Binary(#[from] crate::codec::BinaryError),
     /// An MLflow scoring request (`/invocations`) cannot be read.
     #[error(transparent)]
     Scoring(#[from] crate::rest::mlflow_input::ScoringError),
@@ -51,6 +60,34 @@ pub enum ServeError {
         /// The path.
         path: String,
     },
+    /// The model's queue is full: `limit` requests are already waiting or running.
+    #[error(
+        "model {model} is overloaded: {limit} requests are already queued or running; retry later"
+    )]
+    Overloaded {
+        /// The model.
+        model: String,
+        /// Its queue limit (`max_queue`).
+        limit: usize,
+    },
+    /// The model is known but not serving: LOADING, or UNAVAILABLE after a failed load.
+    #[error("Model {name} is not ready ({state}{})", if reason.is_empty() { String::new() } else { format!(": {reason}") })]
+    ModelNotReady {
+        /// The model.
+        name: String,
+        /// Its state (`LOADING`, `UNAVAILABLE`).
+        state: &'static str,
+        /// Why, when it failed to load.
+        reason: String,
+    },
+    /// A repository load request failed; the model is left UNAVAILABLE with this reason.
+    #[error("Model {name} failed to load: {reason}")]
+    ModelLoad {
+        /// The model.
+        name: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A server-side failure (an inference task that panicked or was cancelled).
     #[error("internal error: {0}")]
     Internal(String),
@@ -63,7 +100,12 @@ impl ServeError {
             Self::ModelNotFound(_) | Self::VersionNotFound { .. } | Self::RouteNotFound(_) => {
                 StatusCode::NOT_FOUND
             }
-            Self::MalformedBody(_) | Self::Decode(_) | Self::Scoring(_) => StatusCode::BAD_REQUEST,
+            Self::MalformedBody(_)
+            | Self::Decode(_)
+            | Self::ContentType(_)
+            | Self::Params(_)
+            | Self::Binary(_)
+            | Self::Scoring(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Predict(e) => match e {
@@ -76,6 +118,9 @@ impl ServeError {
                 | PredictError::InvalidValue { .. } => StatusCode::BAD_REQUEST,
                 PredictError::Runtime(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
+            Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ModelNotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ModelLoad { .. } => StatusCode::BAD_REQUEST,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -84,7 +129,8 @@ impl ServeError {
 impl IntoResponse for ServeError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        // Shed requests are expected under overload: logging each would add to the load.
+        if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
             tracing::error!(%status, "{self}");
         } else {
             tracing::debug!(%status, "{self}");
@@ -106,9 +152,12 @@ impl From<ServeError> for tonic::Status {
             ServeError::ModelNotFound(_)
             | ServeError::VersionNotFound { .. }
             | ServeError::RouteNotFound(_) => Code::NotFound,
-            ServeError::MalformedBody(_) | ServeError::Decode(_) | ServeError::Scoring(_) => {
-                Code::InvalidArgument
-            }
+            ServeError::MalformedBody(_)
+            | ServeError::Decode(_)
+            | ServeError::ContentType(_)
+            | ServeError::Params(_)
+            | ServeError::Binary(_)
+            | ServeError::Scoring(_) => Code::InvalidArgument,
             ServeError::PayloadTooLarge { .. } => Code::ResourceExhausted,
             ServeError::MethodNotAllowed { .. } => Code::Unimplemented,
             ServeError::Predict(e) => match e {
@@ -121,6 +170,9 @@ impl From<ServeError> for tonic::Status {
                 | PredictError::InvalidValue { .. } => Code::InvalidArgument,
                 PredictError::Runtime(_) => Code::Internal,
             },
+            ServeError::Overloaded { .. } => Code::Unavailable,
+            ServeError::ModelNotReady { .. } => Code::Unavailable,
+            ServeError::ModelLoad { .. } => Code::InvalidArgument,
             ServeError::Internal(_) => Code::Internal,
         };
         if code == Code::Internal {

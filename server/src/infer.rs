@@ -2,37 +2,33 @@
 //! [`NamedTensor`]s, call [`predict`] (which runs the model on the blocking pool, bounded by the
 //! inference slots), and encode the outputs back; [`infer`] is the REST JSON form of that.
 
+#[path = "batching.rs"]
+pub mod batching;
+
 use std::sync::Arc;
 
 use ironflow_loader::NamedTensor;
-use tracing::Instrument;
 
-use crate::codec::{decode_input, encode_output, InferRequest, InferResponse, Parameters};
+use crate::codec::{InferRequest, InferResponse, Parameters};
 use crate::error::ServeError;
 use crate::state::{AppState, ServedModel};
 
 /// Runs a model on decoded inputs, off the async executor, and returns its outputs.
+///
+/// The request is first admitted to the model's bounded queue (refused at once with
+/// [`ServeError::Overloaded`] when it is full), then run on the blocking pool, bounded by the
+/// inference slots: alone, or concatenated with concurrent requests when the model batches
+/// ([`batching`]). No lock is held across inference.
 pub async fn predict(
     state: &AppState,
     served: &ServedModel,
     inputs: Vec<NamedTensor>,
 ) -> Result<Vec<NamedTensor>, ServeError> {
-    let permit = state
-        .inference_slots
-        .clone()
-        .acquire_owned()
+    let admission = served.runner.admit()?;
+    served
+        .runner
+        .run(&served.model, &state.inference_slots, inputs, admission)
         .await
-        .map_err(|e| ServeError::Internal(e.to_string()))?;
-    let model = served.model.clone();
-    let span = tracing::debug_span!("predict", model = %served.name);
-    let outputs = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        span.in_scope(|| model.predict(inputs))
-    })
-    .instrument(tracing::Span::current())
-    .await
-    .map_err(|e| ServeError::Internal(format!("inference task failed: {e}")))??;
-    Ok(outputs)
 }
 
 /// The response `id`: the request's, or a new UUID (v4), as MLServer answers.
@@ -40,24 +36,38 @@ pub fn response_id(request_id: Option<String>) -> String {
     request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-/// Runs one REST (JSON) inference request against a served model.
+/// Runs one REST inference request against a served model: its JSON header, and the binary
+/// data of the inputs that set `binary_data_size` (empty without the binary extension). The
+/// response carries the binary outputs' data, when the request asked for any.
 pub async fn infer(
     state: &AppState,
     served: Arc<ServedModel>,
     request: InferRequest,
+    binary: &[u8],
 ) -> Result<InferResponse, ServeError> {
-    let inputs = request
-        .inputs
-        .iter()
-        .map(decode_input)
-        .collect::<Result<Vec<_>, _>>()?;
-    drop(request.inputs);
+    let InferRequest {
+        id,
+        parameters: request_parameters,
+        inputs,
+        outputs: requested,
+    } = request;
+    let inputs = crate::codec::binary::decode_inputs(inputs, binary)?;
+    let params_schema = served
+        .model
+        .signature
+        .as_ref()
+        .and_then(|s| s.params.as_ref());
+    let inputs = crate::codec::prepare_inputs(
+        &served.metadata,
+        params_schema,
+        request_parameters.as_ref(),
+        inputs,
+    )?;
     let outputs = predict(state, &served, inputs).await?;
-    let outputs = outputs
-        .into_iter()
-        .map(encode_output)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ServeError::Internal)?;
+    let choice =
+        crate::codec::binary::BinaryOutputs::new(request_parameters.as_ref(), requested.as_deref());
+    let (outputs, binary) =
+        crate::codec::binary::encode_outputs(outputs, &choice).map_err(ServeError::Internal)?;
     let mut parameters = Parameters::new();
     parameters.insert(
         "content_type".into(),
@@ -66,8 +76,9 @@ pub async fn infer(
     Ok(InferResponse {
         model_name: served.name.clone(),
         model_version: served.version.clone(),
-        id: response_id(request.id),
+        id: response_id(id),
         parameters,
         outputs,
+        binary,
     })
 }

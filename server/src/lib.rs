@@ -1,5 +1,6 @@
-//! ironflow's server: loads an MLflow model with `ironflow-loader` and serves it over the
-//! KServe v2 / Open Inference Protocol REST and gRPC APIs, following MLServer's wire conventions.
+//! ironflow's server: loads MLflow models with `ironflow-loader` (one model, or a repository of
+//! them) and serves them over the KServe v2 / Open Inference Protocol REST and gRPC APIs,
+//! following MLServer's wire conventions.
 
 pub mod codec;
 pub mod config;
@@ -8,6 +9,7 @@ pub mod grpc;
 pub mod infer;
 pub mod metadata;
 pub mod metrics;
+pub mod repository;
 pub mod rest;
 pub mod shutdown;
 pub mod state;
@@ -15,13 +17,15 @@ pub mod telemetry;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 
 use config::{Cli, Command, ServeArgs};
-use state::{AppState, ServedModel};
+use repository::{LoadOptions, ModelSpec, Registry, ServerSettings, Source};
+use shutdown::Readiness;
+use state::AppState;
 
 /// Runs the command the CLI asked for.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -31,15 +35,78 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?;
-            runtime.block_on(serve(args))
+            let result = runtime.block_on(serve(args));
+            // An inference still running on the blocking pool after the grace period must not
+            // keep the process alive.
+            runtime.shutdown_timeout(Duration::from_secs(1));
+            result
         }
     }
 }
 
-/// Loads the model, then serves it until SIGTERM. Ports open only once the model has loaded,
-/// so a readiness probe (or KServe's default TCP probe) never sees a half-ready server.
-pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let state = load_state(&args).await?;
+/// What to load once the ports are open.
+#[derive(Debug)]
+pub struct Startup {
+    /// The models to load (empty when `load_models_at_startup` is false).
+    pub models: Vec<ModelSpec>,
+    /// Whether the directory is one MLflow model (a failure then stops the server) rather than
+    /// a repository (a failure leaves that model UNAVAILABLE and the rest serve).
+    pub single: bool,
+    /// The network fields of the root `settings.json`, for [`ServeArgs::apply_settings_file`].
+    pub network: repository::NetworkSettings,
+}
+
+impl Startup {
+    /// Loads the startup models concurrently, each on the blocking pool, then marks the server
+    /// ready. In single-model mode a failure is returned; in a repository it is logged, the
+    /// model is UNAVAILABLE with its reason, and readiness does not wait for it.
+    pub async fn run(self, state: AppState) -> anyhow::Result<()> {
+        let mut loads = tokio::task::JoinSet::new();
+        for spec in self.models {
+            let registry = state.registry().clone();
+            loads.spawn(async move { registry.load_spec(spec).await });
+        }
+        let mut failed = 0;
+        let mut first_error = None;
+        while let Some(joined) = loads.join_next().await {
+            let result = joined
+                .map_err(|e| anyhow::anyhow!("model loading task failed: {e}"))
+                .and_then(|r| r.map_err(anyhow::Error::from));
+            if let Err(e) = result {
+                failed += 1;
+                first_error.get_or_insert(e);
+            }
+        }
+        match first_error {
+            Some(e) if self.single => Err(e),
+            _ => {
+                if failed > 0 {
+                    tracing::warn!(
+                        failed,
+                        "some models failed to load and are UNAVAILABLE (see POST /v2/repository/index); the others serve"
+                    );
+                }
+                state.readiness().set_started();
+                tracing::info!("startup settled: server ready");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Serves until SIGTERM. One MLflow model loads before the ports open (a failure exits
+/// non-zero, and a TCP probe never sees a half-ready server); a repository's models load after
+/// the ports open, as MLServer does, with `/v2/health/ready` false until they have settled.
+pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
+    let (state, startup) = prepare_state(&args).await?;
+    args.apply_settings_file(&startup.network, &|name| std::env::var(name).ok());
+    let single = startup.single;
+    let mut startup = Some(startup);
+    if single {
+        if let Some(startup) = startup.take() {
+            startup.run(state.clone()).await?;
+        }
+    }
     let addr = SocketAddr::new(args.host, args.http_port);
     let listener = TcpListener::bind(addr)
         .await
@@ -59,72 +126,172 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics_listener.local_addr()?,
         args.metrics_endpoint
     );
-    // One signal stops every server; each then drains its in-flight requests.
-    let (stop, stopped) = tokio::sync::watch::channel(());
+    if let Some(startup) = startup.take() {
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = startup.run(state).await {
+                tracing::error!("{e:#}");
+            }
+        });
+    }
+
+    // SIGTERM: readiness false, serve on for the delay, then every server stops accepting.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let lifecycle = state.clone();
+    let delay = args.shutdown_delay();
     tokio::spawn(async move {
-        shutdown::signal().await;
-        drop(stop);
+        shutdown::sequence(shutdown::signal(), lifecycle.readiness(), delay, stop).await;
     });
-    let until_stopped = move || {
-        let mut stopped = stopped.clone();
-        async move {
-            // Resolves (with an error) once the sender is dropped.
-            let _ = stopped.changed().await;
-        }
+    let until_stopped = || shutdown::stopped(stopping.clone());
+    let servers = async {
+        tokio::try_join!(
+            serve_on(listener, state.clone(), until_stopped()),
+            grpc::serve_grpc_on(
+                grpc_listener,
+                state.clone(),
+                args.grpc_max_message_bytes,
+                until_stopped()
+            ),
+            async {
+                metrics::serve_on(metrics_listener, &args.metrics_endpoint, until_stopped())
+                    .await
+                    .context("metrics server failed")
+            },
+        )
     };
-    tokio::try_join!(
-        serve_on(listener, state.clone(), until_stopped()),
-        grpc::serve_grpc_on(
-            grpc_listener,
-            state,
-            args.grpc_max_message_bytes,
-            until_stopped()
-        ),
-        async {
-            metrics::serve_on(metrics_listener, &args.metrics_endpoint, until_stopped())
-                .await
-                .context("metrics server failed")
-        },
-    )?;
+    // In-flight requests get the grace period, counted from when the servers stop accepting.
+    let grace = args.shutdown_grace();
+    let grace_over = async {
+        shutdown::stopped(stopping.clone()).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = servers => {
+            result?;
+            tracing::info!("every in-flight request finished; exiting");
+        }
+        () = grace_over => {
+            tracing::warn!(
+                "the shutdown grace period ({:.1}s) ran out with requests still in flight; they were cut",
+                grace.as_secs_f64()
+            );
+        }
+    }
     Ok(())
 }
 
-/// Loads the model named by the arguments into a fresh [`AppState`].
-pub async fn load_state(args: &ServeArgs) -> anyhow::Result<AppState> {
-    let name = args.model_name();
-    let started = Instant::now();
+/// Resolves the model URI, reads the settings and finds the models, without loading any:
+/// the state (every model registered, none loaded, not ready) and what to load.
+pub async fn prepare_state(args: &ServeArgs) -> anyhow::Result<(AppState, Startup)> {
     let uri = args.model_dir.to_string_lossy();
     let sources = ironflow_loader::SourceOptions::from_env(args.model_cache_dir.clone());
     let dir = ironflow_loader::resolve(&uri, &sources)
         .await
-        .with_context(|| format!("cannot fetch model {name:?}"))?;
-    let model = tokio::task::spawn_blocking(move || ironflow_loader::load(&dir))
+        .with_context(|| format!("cannot fetch model {:?}", args.model_name()))?;
+    let env = |name: &str| std::env::var(name).ok();
+    let settings_dir = dir.is_dir().then_some(dir.as_path());
+    let settings = ServerSettings::load(settings_dir, &env)?;
+    let single = repository::is_single_model(&dir);
+    let source = if single {
+        Source::Fixed(vec![single_model_spec(args, &dir)?])
+    } else if dir.is_dir() || !settings.load_models_at_startup {
+        // Not loading at startup (KServe sets that when an InferenceService has no
+        // storageUri), the folder may appear later: models are loaded through the API.
+        Source::Repository(dir.clone())
+    } else {
+        anyhow::bail!(
+            "{}: no such directory (expected an MLflow model folder holding MLmodel, or a model repository)",
+            dir.display()
+        );
+    };
+    let options = LoadOptions {
+        sources,
+        defaults: args.serving_defaults(),
+    };
+    let registry = tokio::task::spawn_blocking(move || Registry::new(source, options))
         .await
-        .context("model loading task failed")?
-        .with_context(|| {
-            format!(
-                "cannot load model {name:?} from {}",
-                args.model_dir.display()
-            )
-        })?;
-    tracing::info!(
-        model = %name,
-        flavor = model.flavor,
-        inputs = ?model.inputs.iter().map(|i| format!("{}:{}{:?}", i.name, i.datatype, i.shape)).collect::<Vec<_>>(),
-        outputs = ?model.outputs.iter().map(|o| format!("{}:{}{:?}", o.name, o.datatype, o.shape)).collect::<Vec<_>>(),
-        load_ms = started.elapsed().as_secs_f64() * 1e3,
-        "model loaded"
-    );
+        .context("repository scan failed")?;
+    let models = registry.specs();
+    if models.is_empty() && settings.load_models_at_startup {
+        anyhow::bail!(
+            "{}: no MLmodel file, and no model (a folder with model-settings.json or MLmodel) under it",
+            dir.display()
+        );
+    }
+    if !single {
+        if let Some(name) = &args.name {
+            tracing::info!(
+                "--name / MLSERVER_MODEL_NAME ({name:?}) is for a single model; a repository names its models"
+            );
+        }
+        tracing::info!(
+            root = %dir.display(),
+            models = ?models.iter().map(|m| match &m.version {
+                Some(v) => format!("{}:{v}", m.name),
+                None => m.name.clone(),
+            }).collect::<Vec<_>>(),
+            "model repository"
+        );
+    }
+    let models = if settings.load_models_at_startup {
+        models
+    } else {
+        tracing::info!("load_models_at_startup is false: models are registered, not loaded");
+        Vec::new()
+    };
     let threads = args.inference_threads.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(usize::from)
             .unwrap_or(1)
     });
-    Ok(AppState::new(
-        vec![ServedModel::new(name, args.model_version.clone(), model)],
+    let state = AppState::with_registry(
+        registry,
+        Readiness::starting(),
         threads,
         args.max_body_bytes,
+    );
+    Ok((
+        state,
+        Startup {
+            models,
+            single,
+            network: settings.network,
+        },
     ))
+}
+
+/// The one model of a folder holding `MLmodel`: named by `--name` / `MLSERVER_MODEL_NAME` (else
+/// the folder), versioned by `--model-version` / `MLSERVER_MODEL_VERSION`; a
+/// `model-settings.json` beside it wins over both, as MLServer's file wins over its env.
+fn single_model_spec(args: &ServeArgs, dir: &std::path::Path) -> anyhow::Result<ModelSpec> {
+    let mut spec = ModelSpec::bare(args.model_name(), args.model_version.clone(), dir);
+    let path = dir.join(repository::settings::MODEL_SETTINGS_FILE);
+    if path.is_file() {
+        let file = repository::ModelSettingsFile::read(&path)?;
+        if let Some(name) = file.name {
+            if args.name.as_deref().is_some_and(|n| n != name) {
+                tracing::warn!(
+                    "{} names the model {name:?}; that wins over --name / MLSERVER_MODEL_NAME",
+                    path.display()
+                );
+            }
+            spec.name = name;
+        }
+        spec.version = file.version.or(spec.version);
+        spec.max_batch_size = file.max_batch_size;
+        spec.max_batch_time = file.max_batch_time;
+        spec.origin = path;
+    }
+    Ok(spec)
+}
+
+/// Prepares the state and loads every startup model before returning (the in-process form of
+/// `ironflow serve`, used by tests and tools). One MLflow model that fails is an error; in a
+/// repository, failed models are UNAVAILABLE and the state is returned ready.
+pub async fn load_state(args: &ServeArgs) -> anyhow::Result<AppState> {
+    let (state, startup) = prepare_state(args).await?;
+    startup.run(state.clone()).await?;
+    Ok(state)
 }
 
 /// Serves the REST API on a bound listener until `shutdown` resolves, then drains in-flight requests.

@@ -11,6 +11,13 @@
 //!   MLServer's parameter names (`/v2/models/{model_name}/infer`), never the raw path;
 //!   unmatched paths are not recorded (starlette_exporter's `filter_unhandled_paths`).
 //!
+//!
+//! ironflow's own, beside MLServer's names:
+//! - `ironflow_model_queue_depth` {model}: a gauge of the requests admitted to the model's
+//!   bounded queue (waiting or running), see [`crate::infer::batching`].
+//! - `ironflow_model_request_duration_seconds` {model, version}: a histogram of inference request
+//!   durations, with buckets from 0.25 ms (the summary above has no distribution).
+//!
 //! A small hand-written registry rather than the `prometheus` crate: that crate has no summary
 //! type (MLServer's duration metric is one), and these six families need only a mutex-guarded
 //! map each and a text encoder. The registry is process-wide, like `prometheus_client`'s default
@@ -38,17 +45,54 @@ const BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
+/// Buckets of `ironflow_model_request_duration_seconds` (seconds): finer at the low end, where
+/// native inference answers.
+const MODEL_BUCKETS: [f64; 14] = [
+    0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
 /// The Prometheus text format's content type.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 type ModelKey = (String, String);
 type RestKey = (String, String, u16);
 
-#[derive(Debug, Default, Clone)]
-struct Histogram {
-    buckets: [u64; BUCKETS.len()],
+#[derive(Debug, Clone)]
+struct Histogram<const N: usize> {
+    buckets: [u64; N],
     sum: f64,
     count: u64,
+}
+
+impl<const N: usize> Default for Histogram<N> {
+    fn default() -> Self {
+        Self {
+            buckets: [0; N],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+}
+
+impl<const N: usize> Histogram<N> {
+    fn observe(&mut self, bounds: &[f64; N], seconds: f64) {
+        for (slot, bound) in self.buckets.iter_mut().zip(bounds) {
+            if seconds <= *bound {
+                *slot += 1;
+            }
+        }
+        self.sum += seconds;
+        self.count += 1;
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str, bounds: &[f64; N]) {
+        for (bound, n) in bounds.iter().zip(self.buckets) {
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound:?}\"}} {n}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", self.count);
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -57,8 +101,10 @@ struct Families {
     infer_failure: BTreeMap<ModelKey, u64>,
     infer_duration: BTreeMap<ModelKey, (f64, u64)>,
     rest_requests: BTreeMap<RestKey, u64>,
-    rest_duration: BTreeMap<RestKey, Histogram>,
+    rest_duration: BTreeMap<RestKey, Histogram<{ BUCKETS.len() }>>,
     rest_in_progress: BTreeMap<String, i64>,
+    model_duration: BTreeMap<ModelKey, Histogram<{ MODEL_BUCKETS.len() }>>,
+    queue_depth: BTreeMap<String, i64>,
 }
 
 static FAMILIES: LazyLock<Mutex<Families>> = LazyLock::new(Mutex::default);
@@ -80,9 +126,25 @@ pub fn record_infer(model: &str, version: Option<&str>, success: bool, elapsed: 
         &mut f.infer_failure
     };
     *counter.entry(key.clone()).or_default() += 1;
+    let seconds = elapsed.as_secs_f64();
+    f.model_duration
+        .entry(key.clone())
+        .or_default()
+        .observe(&MODEL_BUCKETS, seconds);
     let (sum, count) = f.infer_duration.entry(key).or_default();
-    *sum += elapsed.as_secs_f64();
+    *sum += seconds;
     *count += 1;
+}
+
+/// Moves `model`'s queue-depth gauge by `delta` (a request admitted: +1; answered: -1).
+pub fn queue_depth_add(model: &str, delta: i64) {
+    let mut f = families();
+    match f.queue_depth.get_mut(model) {
+        Some(depth) => *depth += delta,
+        None => {
+            f.queue_depth.insert(model.to_owned(), delta);
+        }
+    }
 }
 
 /// Middleware counting REST requests by method, route template and status.
@@ -99,14 +161,10 @@ pub async fn track_rest(matched: Option<MatchedPath>, request: Request, next: Ne
     let key = (method, path, response.status().as_u16());
     let mut f = families();
     *f.rest_requests.entry(key.clone()).or_default() += 1;
-    let h = f.rest_duration.entry(key).or_default();
-    for (slot, bound) in h.buckets.iter_mut().zip(BUCKETS) {
-        if seconds <= bound {
-            *slot += 1;
-        }
-    }
-    h.sum += seconds;
-    h.count += 1;
+    f.rest_duration
+        .entry(key)
+        .or_default()
+        .observe(&BUCKETS, seconds);
     response
 }
 
@@ -210,27 +268,11 @@ pub fn render() -> String {
         "histogram",
     );
     for (k, h) in &f.rest_duration {
-        let l = rest_labels(k);
-        for (bound, n) in BUCKETS.iter().zip(h.buckets) {
-            let _ = writeln!(
-                out,
-                "rest_server_request_duration_seconds_bucket{{{l},le=\"{bound:?}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "rest_server_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {}",
-            h.count
-        );
-        let _ = writeln!(
-            out,
-            "rest_server_request_duration_seconds_sum{{{l}}} {}",
-            h.sum
-        );
-        let _ = writeln!(
-            out,
-            "rest_server_request_duration_seconds_count{{{l}}} {}",
-            h.count
+        h.render(
+            &mut out,
+            "rest_server_request_duration_seconds",
+            &rest_labels(k),
+            &BUCKETS,
         );
     }
     header(
@@ -244,6 +286,33 @@ pub fn render() -> String {
             out,
             "rest_server_requests_in_progress{{app_name=\"{APP_NAME}\",method=\"{}\"}} {n}",
             escape(method)
+        );
+    }
+    header(
+        &mut out,
+        "ironflow_model_queue_depth",
+        "Requests admitted to the model's queue (waiting or running)",
+        "gauge",
+    );
+    for (model, n) in &f.queue_depth {
+        let _ = writeln!(
+            out,
+            "ironflow_model_queue_depth{{model=\"{}\"}} {n}",
+            escape(model)
+        );
+    }
+    header(
+        &mut out,
+        "ironflow_model_request_duration_seconds",
+        "Model inference request duration, in seconds",
+        "histogram",
+    );
+    for (k, h) in &f.model_duration {
+        h.render(
+            &mut out,
+            "ironflow_model_request_duration_seconds",
+            &model_labels(k),
+            &MODEL_BUCKETS,
         );
     }
     out
@@ -298,6 +367,12 @@ mod tests {
             text.contains("model_infer_request_failure_total{model=\"unit-model\",version=\"2\"} ")
         );
         assert!(text.contains("# TYPE model_infer_request_duration summary"));
+        assert!(text.contains(
+            "ironflow_model_request_duration_seconds_bucket{model=\"unit-model\",version=\"None\",le=\"0.005\"} "
+        ));
+        queue_depth_add("unit-model", 2);
+        queue_depth_add("unit-model", -1);
+        assert!(render().contains("ironflow_model_queue_depth{model=\"unit-model\"} 1\n"));
         assert_eq!(
             label_path("/v2/models/{name}/versions/{version}/infer"),
             "/v2/models/{model_name}/versions/{model_version}/infer"

@@ -1,13 +1,45 @@
-//! What every handler shares: the served models and the inference concurrency limit.
+//! What every handler shares: the model registry, readiness and the inference concurrency limit.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ironflow_loader::LoadedModel;
 use tokio::sync::Semaphore;
 
 use crate::error::ServeError;
 use crate::metadata::ModelMetadata;
+use crate::repository::Registry;
+use crate::shutdown::Readiness;
+
+/// Per-model serving knobs, from `model-settings.json`, the `MLSERVER_MODEL_*` environment and
+/// the CLI. Batching is on only when `max_batch_size > 1` and `max_batch_time > 0`, as in MLServer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelServingSettings {
+    /// The most requests' rows merged into one batch (`max_batch_size`; 0 or 1: no batching).
+    pub max_batch_size: usize,
+    /// How long a batch waits for more requests (`max_batch_time`; zero: no batching).
+    pub max_batch_time: Duration,
+    /// The most requests waiting for this model; past it, new requests are refused at once
+    /// (HTTP 503 / gRPC UNAVAILABLE).
+    pub max_queue: usize,
+}
+
+impl Default for ModelServingSettings {
+    fn default() -> Self {
+        Self {
+            max_batch_size: 0,
+            max_batch_time: Duration::ZERO,
+            max_queue: 1024,
+        }
+    }
+}
+
+impl ModelServingSettings {
+    /// Whether adaptive batching is on.
+    pub fn batching(&self) -> bool {
+        self.max_batch_size > 1 && !self.max_batch_time.is_zero()
+    }
+}
 
 /// A model as served: its name, optional version, compiled model and precomputed metadata.
 #[derive(Debug)]
@@ -20,17 +52,34 @@ pub struct ServedModel {
     pub model: Arc<LoadedModel>,
     /// The `GET /v2/models/{name}` answer, built once at load.
     pub metadata: ModelMetadata,
+    /// Batching and queue settings.
+    pub settings: ModelServingSettings,
+    /// Admission (the bounded queue) and adaptive batching, per `settings`.
+    pub runner: crate::infer::batching::ModelRunner,
 }
 
 impl ServedModel {
-    /// Wraps a loaded model for serving.
+    /// Wraps a loaded model for serving, with default settings (no batching).
     pub fn new(name: String, version: Option<String>, model: LoadedModel) -> Self {
+        Self::with_settings(name, version, model, ModelServingSettings::default())
+    }
+
+    /// Wraps a loaded model for serving with the given settings.
+    pub fn with_settings(
+        name: String,
+        version: Option<String>,
+        model: LoadedModel,
+        settings: ModelServingSettings,
+    ) -> Self {
         let metadata = ModelMetadata::describe(&name, version.as_deref(), &model);
+        let runner = crate::infer::batching::ModelRunner::new(&name, &settings);
         Self {
             name,
             version,
             model: Arc::new(model),
             metadata,
+            settings,
+            runner,
         }
     }
 }
@@ -38,7 +87,8 @@ impl ServedModel {
 /// Shared handler state (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct AppState {
-    models: Arc<HashMap<String, Arc<ServedModel>>>,
+    registry: Arc<Registry>,
+    readiness: Arc<Readiness>,
     /// Bounds how many inferences run at once on the blocking pool.
     pub inference_slots: Arc<Semaphore>,
     /// The request body limit in bytes.
@@ -46,37 +96,55 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state for a set of models.
+    /// Builds the state for a set of models already loaded (all READY, server ready).
     pub fn new(models: Vec<ServedModel>, inference_threads: usize, max_body_bytes: usize) -> Self {
+        Self::with_registry(
+            Registry::with_models(models),
+            Readiness::started(),
+            inference_threads,
+            max_body_bytes,
+        )
+    }
+
+    /// Builds the state over a registry whose models may still be loading.
+    pub fn with_registry(
+        registry: Registry,
+        readiness: Readiness,
+        inference_threads: usize,
+        max_body_bytes: usize,
+    ) -> Self {
         Self {
-            models: Arc::new(
-                models
-                    .into_iter()
-                    .map(|m| (m.name.clone(), Arc::new(m)))
-                    .collect(),
-            ),
+            registry: Arc::new(registry),
+            readiness: Arc::new(readiness),
             inference_slots: Arc::new(Semaphore::new(inference_threads.max(1))),
             max_body_bytes,
         }
     }
 
-    /// The model `name`, at `version` when one is asked for.
+    /// The model `name`, at `version` when one is asked for, if it is READY. Unknown models
+    /// (and unloaded ones, as in MLServer) are [`ServeError::ModelNotFound`]; models loading or
+    /// failed are [`ServeError::ModelNotReady`].
     pub fn model(&self, name: &str, version: Option<&str>) -> Result<Arc<ServedModel>, ServeError> {
-        let model = self
-            .models
-            .get(name)
-            .ok_or_else(|| ServeError::ModelNotFound(name.to_owned()))?;
-        match version {
-            Some(v) if model.version.as_deref() != Some(v) => Err(ServeError::VersionNotFound {
-                name: name.to_owned(),
-                version: v.to_owned(),
-            }),
-            _ => Ok(model.clone()),
-        }
+        self.registry.get(name, version)
     }
 
-    /// Every served model.
-    pub fn models(&self) -> impl Iterator<Item = &Arc<ServedModel>> {
-        self.models.values()
+    /// Every READY model, in the repository index's order.
+    pub fn models(&self) -> impl Iterator<Item = Arc<ServedModel>> {
+        self.registry.ready_models().into_iter()
+    }
+
+    /// The registry: states, index, load and unload.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// Startup and shutdown progress.
+    pub fn readiness(&self) -> &Readiness {
+        &self.readiness
+    }
+
+    /// Whether the server should get traffic (`/v2/health/ready`).
+    pub fn ready(&self) -> bool {
+        self.readiness.is_ready()
     }
 }

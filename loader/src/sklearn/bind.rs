@@ -302,12 +302,28 @@ fn is_text(ty: &str) -> bool {
 
 /// `_enforce_mlflow_datatype`: which request datatypes a column type accepts (COMPAT.md §4.4).
 fn enforce(name: &str, got: DataType, column: Column, ty: &str) -> Result<Column, PredictError> {
-    use DataType as D;
     let zero_one = || match &column {
-        Column::Num(v) => v.iter().all(|x| *x == 0.0 || *x == 1.0),
+        Column::Num(v) => v.iter().all(|x| *x == 0.0 || *x == 1.0 || x.is_nan()),
         Column::Str(_) => false,
     };
-    let ok = match ty {
+    if accepts(ty, got, zero_one) {
+        Ok(column)
+    } else {
+        Err(PredictError::Datatype {
+            name: name.to_owned(),
+            got,
+            expected: DataType::from_mlflow(ty),
+        })
+    }
+}
+
+/// Whether a column of MLflow type `ty` takes values of request datatype `got`, as
+/// `_enforce_mlflow_datatype` decides: same kind and no narrower, unsigned into a strictly wider
+/// signed integer, (u)int of at most 4 bytes into double, and an INT64 column of only 0/1 (or
+/// missing) values into float or double. `zero_one` is asked only in that last case.
+pub(crate) fn accepts(ty: &str, got: DataType, zero_one: impl FnOnce() -> bool) -> bool {
+    use DataType as D;
+    match ty {
         "double" => match got {
             D::Fp64 | D::Fp32 | D::Fp16 => true,
             D::Int8 | D::Int16 | D::Int32 | D::Uint8 | D::Uint16 | D::Uint32 => true,
@@ -327,15 +343,6 @@ fn enforce(name: &str, got: DataType, column: Column, ty: &str) -> Result<Column
         "boolean" => got == D::Bool,
         t if is_text(t) => got == D::Bytes,
         _ => false,
-    };
-    if ok {
-        Ok(column)
-    } else {
-        Err(PredictError::Datatype {
-            name: name.to_owned(),
-            got,
-            expected: DataType::from_mlflow(ty),
-        })
     }
 }
 

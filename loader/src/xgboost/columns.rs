@@ -37,6 +37,9 @@ pub(crate) struct Matrix {
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnBinder {
     columns: Vec<Column>,
+    /// Whether the columns come from the signature, whose types MLflow enforces (COMPAT.md
+    /// §4.4); columns read from the model file take any numeric input.
+    enforced: bool,
 }
 
 impl ColumnBinder {
@@ -49,6 +52,7 @@ impl ColumnBinder {
     ) -> Self {
         let schema = signature.and_then(|s| s.inputs.as_ref());
         let from_signature = schema.filter(|s| s.has_names() && !s.is_tensor_based());
+        let enforced = from_signature.is_some();
         let columns = match from_signature {
             Some(schema) => schema
                 .specs
@@ -78,7 +82,7 @@ impl ColumnBinder {
                 })
                 .collect(),
         };
-        Self { columns }
+        Self { columns, enforced }
     }
 
     /// The columns, in model order.
@@ -141,12 +145,22 @@ impl ColumnBinder {
         let n_cols = self.columns.len();
         let mut slots: Vec<Option<Vec<f64>>> = vec![None; n_cols];
         let mut first: Option<(String, usize)> = None;
+        // Extra columns are dropped, as MLflow drops them (COMPAT.md §4.3), unless nothing the
+        // request sends is a column of the model, which is more likely a misnamed request.
+        let known = |name: &str| self.columns.iter().any(|c| c.name == name);
+        if let Some(first) = inputs
+            .first()
+            .filter(|_| !inputs.iter().any(|i| known(&i.name)))
+        {
+            return Err(PredictError::UnknownInput {
+                name: first.name.clone(),
+                expected: self.columns.iter().map(|c| c.name.clone()).collect(),
+            });
+        }
         for input in inputs {
             let Some(index) = self.columns.iter().position(|c| c.name == input.name) else {
-                return Err(PredictError::UnknownInput {
-                    name: input.name,
-                    expected: self.columns.iter().map(|c| c.name.clone()).collect(),
-                });
+                tracing::warn!(input = %input.name, "input is not a model column; dropped");
+                continue;
             };
             let column = self
                 .columns
@@ -177,6 +191,9 @@ impl ColumnBinder {
                 None => first = Some((input.name.clone(), rows)),
             }
             let values = numeric_values(&input.name, &input.tensor, column.datatype)?;
+            if self.enforced {
+                enforce(&input.name, &input.tensor, column.datatype, &values)?;
+            }
             match slots.get_mut(index) {
                 Some(slot @ None) => *slot = Some(values),
                 _ => return Err(PredictError::DuplicateInput { name: input.name }),
@@ -205,6 +222,36 @@ impl ColumnBinder {
             values,
             n_rows,
             n_cols,
+        })
+    }
+}
+
+/// MLflow's datatype rules for a signature column (`_enforce_mlflow_datatype`, COMPAT.md §4.4).
+fn enforce(
+    name: &str,
+    tensor: &Tensor,
+    expected: DataType,
+    values: &[f64],
+) -> Result<(), PredictError> {
+    let Some(got) = DataType::from_datum_type(tensor.datum_type()) else {
+        return Ok(());
+    };
+    let ty = match expected {
+        DataType::Fp64 => "double",
+        DataType::Fp32 => "float",
+        DataType::Int64 => "long",
+        DataType::Int32 => "integer",
+        DataType::Bool => "boolean",
+        _ => return Ok(()),
+    };
+    let zero_one = || values.iter().all(|v| *v == 0.0 || *v == 1.0 || v.is_nan());
+    if crate::sklearn::bind::accepts(ty, got, zero_one) {
+        Ok(())
+    } else {
+        Err(PredictError::Datatype {
+            name: name.to_owned(),
+            got,
+            expected,
         })
     }
 }
@@ -294,5 +341,41 @@ mod tests {
         assert!(matches!(dup, Err(PredictError::DuplicateInput { .. })));
         let wide = b.bind(vec![NamedTensor::new("x", tensor2(&[[1.0f64, 2.0, 3.0]]))]);
         assert!(matches!(wide, Err(PredictError::Shape { .. })));
+    }
+
+    #[test]
+    fn drops_extra_columns_and_enforces_signature_types() {
+        let signature = crate::mlmodel::Signature {
+            inputs: Some(
+                crate::mlmodel::Schema::from_json(
+                    &serde_json::json!([
+                        {"type": "double", "name": "a", "required": true},
+                        {"type": "float", "name": "b", "required": false}
+                    ]),
+                    "inputs",
+                )
+                .unwrap(),
+            ),
+            ..Default::default()
+        };
+        let b = ColumnBinder::new(Some(&signature), &[], 2);
+        let m = b
+            .bind(vec![
+                NamedTensor::new("extra", tensor1(&[9.0f64])),
+                NamedTensor::new("a", tensor1(&[1.0f32])),
+            ])
+            .unwrap();
+        assert_eq!(m.values[0], 1.0);
+        assert!(m.values[1].is_nan());
+        let long = b.bind(vec![NamedTensor::new("a", tensor1(&[3i64]))]);
+        assert!(matches!(long, Err(PredictError::Datatype { .. })));
+        assert!(b
+            .bind(vec![NamedTensor::new("a", tensor1(&[1i64, 0]))])
+            .is_ok());
+        let narrowing = b.bind(vec![
+            NamedTensor::new("a", tensor1(&[1.0f64])),
+            NamedTensor::new("b", tensor1(&[1.5f64])),
+        ]);
+        assert!(matches!(narrowing, Err(PredictError::Datatype { .. })));
     }
 }

@@ -35,6 +35,12 @@ pub enum DecodeError {
         /// What is wrong.
         message: String,
     },
+    /// An input with neither `data` nor binary data.
+    #[error("input {name:?} has no data (and no parameters.binary_data_size)")]
+    NoData {
+        /// The input.
+        name: String,
+    },
     /// The element count differs from the shape's product.
     #[error("input {name:?}: shape {shape:?} needs {expected} elements, but data has {got}")]
     ElementCount {
@@ -68,7 +74,11 @@ pub fn decode_input(input: &RequestInput) -> Result<NamedTensor, DecodeError> {
             name: name.clone(),
             shape: input.shape.clone(),
         })?;
-    let json = input.data.get();
+    let json = input
+        .data
+        .as_ref()
+        .ok_or_else(|| DecodeError::NoData { name: name.clone() })?
+        .get();
     let tensor = match datatype {
         DataType::Bool => build::<bool>(input, datatype, &shape, json),
         DataType::Uint8 => build::<u8>(input, datatype, &shape, json),

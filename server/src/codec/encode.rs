@@ -21,7 +21,7 @@ pub fn encode_output(output: NamedTensor) -> Result<ResponseOutput, String> {
         shape,
         datatype: datatype.as_str(),
         parameters,
-        data: OutputData(output.tensor),
+        data: Some(OutputData(output.tensor)),
     })
 }
 
@@ -111,7 +111,10 @@ mod tests {
         let out = encode_output(NamedTensor::new("label", tensor1(&[1i64, 0, 2]))).expect("encode");
         assert_eq!(out.shape, vec![3, 1]);
         assert_eq!(out.datatype, "INT64");
-        assert_eq!(serde_json::to_string(&out.data).expect("json"), "[1,0,2]");
+        assert_eq!(
+            serde_json::to_string(&out.data.expect("json data")).expect("json"),
+            "[1,0,2]"
+        );
     }
 
     #[test]
@@ -120,7 +123,7 @@ mod tests {
         let out = encode_output(NamedTensor::new("p", t)).expect("encode");
         assert_eq!(out.shape, vec![2, 2]);
         assert_eq!(
-            serde_json::to_string(&out.data).expect("json"),
+            serde_json::to_string(&out.data.expect("json data")).expect("json"),
             "[1.5,null,null,-2.0]"
         );
     }
@@ -131,7 +134,7 @@ mod tests {
         let out = encode_output(NamedTensor::new("s", t)).expect("encode");
         assert_eq!(out.datatype, "BYTES");
         assert_eq!(
-            serde_json::to_string(&out.data).expect("json"),
+            serde_json::to_string(&out.data.expect("json data")).expect("json"),
             r#"["a","b"]"#
         );
     }

@@ -1,12 +1,19 @@
 //! The v2 / Open Inference Protocol JSON messages and their conversion to and from the loader's
 //! tensors, following MLServer's conventions where the protocol leaves a choice.
 
+pub mod binary;
+pub mod content_type;
 mod decode;
 mod elements;
 mod encode;
+pub mod params;
+pub mod raw;
 
+pub use binary::BinaryError;
+pub use content_type::{apply_content_types, ContentType, ContentTypeError, TaggedInput};
 pub use decode::{decode_input, DecodeError};
-pub use encode::{encode_output, output_layout};
+pub use encode::{encode_output, output_layout, OutputData};
+pub use params::ParamsError;
 
 use std::collections::BTreeMap;
 
@@ -46,8 +53,10 @@ pub struct RequestInput {
     /// Input parameters.
     #[serde(default)]
     pub parameters: Option<Parameters>,
-    /// The elements, flat or nested, row-major.
-    pub data: Box<RawValue>,
+    /// The elements, flat or nested, row-major; absent when they travel as binary data
+    /// (`parameters.binary_data_size`, COMPAT.md §3.3).
+    #[serde(default)]
+    pub data: Option<Box<RawValue>>,
 }
 
 /// A requested output.
@@ -74,6 +83,10 @@ pub struct InferResponse {
     pub parameters: Parameters,
     /// The output tensors.
     pub outputs: Vec<ResponseOutput>,
+    /// The binary data of the outputs sent as binary (in output order), which follows the
+    /// JSON in the body; `None` when every output is JSON.
+    #[serde(skip)]
+    pub binary: Option<Vec<u8>>,
 }
 
 /// One output tensor of a response.
@@ -85,13 +98,29 @@ pub struct ResponseOutput {
     pub shape: Vec<usize>,
     /// Its v2 datatype.
     pub datatype: &'static str,
-    /// Output parameters (`content_type`).
+    /// Output parameters (`content_type`, and `binary_data_size` for a binary output).
     pub parameters: Parameters,
-    /// The elements, flat, row-major; NaN as `null`.
-    pub data: encode::OutputData,
+    /// The elements, flat, row-major; NaN as `null`. Absent for a binary output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<OutputData>,
 }
 
 /// The `content_type` parameter of a parameter map, if set.
 pub fn content_type(parameters: Option<&Parameters>) -> Option<&str> {
     parameters?.get("content_type")?.as_str()
+}
+
+/// The transport-neutral decoding step every inference path (REST JSON, REST binary, gRPC) runs
+/// between reading its wire form and predicting: the MLflow params in the request parameters are
+/// checked against the signature's params schema ([`params`]), then the content types are applied
+/// ([`content_type`]).
+pub fn prepare_inputs(
+    metadata: &crate::metadata::ModelMetadata,
+    params_schema: Option<&ironflow_loader::mlmodel::ParamsSchema>,
+    request_parameters: Option<&Parameters>,
+    inputs: Vec<TaggedInput>,
+) -> Result<Vec<ironflow_loader::NamedTensor>, crate::error::ServeError> {
+    let inputs = apply_content_types(metadata, request_parameters, inputs)?;
+    params::enforce_params(params_schema, params::request_params(request_parameters))?;
+    Ok(inputs)
 }

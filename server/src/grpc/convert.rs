@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use ironflow_loader::tensor::{f16, ndarray::ArrayD, Datum, DatumType};
+use ironflow_loader::tensor::{f16, Datum, DatumType};
 use ironflow_loader::{DataType, NamedTensor, Tensor};
 use ironflow_proto::inference::infer_parameter::ParameterChoice;
 use ironflow_proto::inference::model_infer_request::InferInputTensor;
@@ -14,25 +14,33 @@ use ironflow_proto::inference::model_metadata_response::TensorMetadata;
 use ironflow_proto::inference::{InferParameter, InferTensorContents, ModelMetadataResponse};
 use serde_json::Value;
 
-use crate::codec::{output_layout, DecodeError, Parameters};
+use crate::codec::raw::{
+    data_error, elements, le_elements, raw_bytes, raw_tensor, shaped, unsupported, utf8,
+};
+use crate::codec::{output_layout, DecodeError, Parameters, TaggedInput};
 use crate::error::ServeError;
 use crate::metadata::{MetadataTensor, ModelMetadata};
 
 /// Decodes a request's inputs, from `raw_input_contents` when it is set (then it must cover
-/// every input and no `contents` may be set) or else from each input's typed `contents`.
+/// every input and no `contents` may be set) or else from each input's typed `contents`. Each
+/// input keeps its parameters, for the content-type step.
 pub fn decode_inputs(
     inputs: Vec<InferInputTensor>,
     raw: Vec<Vec<u8>>,
-) -> Result<Vec<NamedTensor>, ServeError> {
+) -> Result<Vec<TaggedInput>, ServeError> {
     if raw.is_empty() {
         return inputs
             .into_iter()
             .map(|input| {
                 let shape = input_shape(&input)?;
                 let datatype = input_datatype(&input)?;
+                let parameters = tagged_parameters(&input.parameters);
                 let contents = input.contents.unwrap_or_default();
                 let tensor = typed_tensor(&input.name, &input.shape, datatype, &shape, contents)?;
-                Ok(NamedTensor::new(input.name, tensor))
+                Ok(TaggedInput {
+                    tensor: NamedTensor::new(input.name, tensor),
+                    parameters,
+                })
             })
             .collect();
     }
@@ -55,8 +63,34 @@ pub fn decode_inputs(
             }
             let shape = input_shape(&input)?;
             let datatype = input_datatype(&input)?;
+            let parameters = tagged_parameters(&input.parameters);
             let tensor = raw_tensor(&input.name, &input.shape, datatype, &shape, &bytes)?;
-            Ok(NamedTensor::new(input.name, tensor))
+            Ok(TaggedInput {
+                tensor: NamedTensor::new(input.name, tensor),
+                parameters,
+            })
+        })
+        .collect()
+}
+
+fn tagged_parameters(parameters: &HashMap<String, InferParameter>) -> Option<Parameters> {
+    (!parameters.is_empty()).then(|| json_parameters(parameters))
+}
+
+/// Protobuf parameters as the JSON parameter map REST requests carry.
+pub fn json_parameters(parameters: &HashMap<String, InferParameter>) -> Parameters {
+    parameters
+        .iter()
+        .map(|(k, p)| {
+            let value = match &p.parameter_choice {
+                Some(ParameterChoice::BoolParam(b)) => Value::from(*b),
+                Some(ParameterChoice::Int64Param(i)) => Value::from(*i),
+                Some(ParameterChoice::StringParam(s)) => Value::from(s.clone()),
+                Some(ParameterChoice::DoubleParam(d)) => Value::from(*d),
+                Some(ParameterChoice::Uint64Param(u)) => Value::from(*u),
+                None => Value::Null,
+            };
+            (k.clone(), value)
         })
         .collect()
 }
@@ -81,39 +115,6 @@ fn input_shape(input: &InferInputTensor) -> Result<Vec<usize>, DecodeError> {
             name: input.name.clone(),
             shape: input.shape.clone(),
         })
-}
-
-fn data_error(name: &str, datatype: DataType, message: impl Into<String>) -> DecodeError {
-    DecodeError::Data {
-        name: name.to_owned(),
-        datatype,
-        message: message.into(),
-    }
-}
-
-/// Checks the element count against the shape and builds the tensor.
-fn shaped<T: Datum>(
-    name: &str,
-    wire_shape: &[i64],
-    datatype: DataType,
-    shape: &[usize],
-    data: Vec<T>,
-) -> Result<Tensor, DecodeError> {
-    let expected = shape
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .unwrap_or(usize::MAX);
-    if expected != data.len() {
-        return Err(DecodeError::ElementCount {
-            name: name.to_owned(),
-            shape: wire_shape.to_vec(),
-            expected,
-            got: data.len(),
-        });
-    }
-    ArrayD::from_shape_vec(shape, data)
-        .map(Tensor::from)
-        .map_err(|e| data_error(name, datatype, e.to_string()))
 }
 
 /// Narrows wire integers (`int_contents` is int32, `uint_contents` uint32) to the datatype's.
@@ -172,102 +173,6 @@ fn typed_tensor(
     }
 }
 
-fn utf8(name: &str, datatype: DataType, bytes: Vec<u8>) -> Result<String, DecodeError> {
-    String::from_utf8(bytes)
-        .map_err(|e| data_error(name, datatype, format!("element is not UTF-8: {e}")))
-}
-
-/// Splits little-endian bytes into fixed-size elements.
-fn le_elements<T, const N: usize>(
-    name: &str,
-    datatype: DataType,
-    bytes: &[u8],
-    from_le: fn([u8; N]) -> T,
-) -> Result<Vec<T>, DecodeError> {
-    let chunks = bytes.chunks_exact(N);
-    if !chunks.remainder().is_empty() {
-        return Err(data_error(
-            name,
-            datatype,
-            format!(
-                "{} raw bytes is not a multiple of the element size {N}",
-                bytes.len()
-            ),
-        ));
-    }
-    Ok(chunks
-        .map(|chunk| {
-            let mut array = [0u8; N];
-            array.copy_from_slice(chunk);
-            from_le(array)
-        })
-        .collect())
-}
-
-/// Splits BYTES raw contents: each element is `<u32 LE length><bytes>`.
-fn length_prefixed(
-    name: &str,
-    datatype: DataType,
-    mut bytes: &[u8],
-) -> Result<Vec<String>, DecodeError> {
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
-        let Some((len, rest)) = bytes.split_first_chunk::<4>() else {
-            return Err(data_error(
-                name,
-                datatype,
-                "truncated element length in raw contents",
-            ));
-        };
-        let len = u32::from_le_bytes(*len) as usize;
-        if rest.len() < len {
-            return Err(data_error(
-                name,
-                datatype,
-                format!(
-                    "raw element of {len} bytes overruns the {} bytes left",
-                    rest.len()
-                ),
-            ));
-        }
-        let (element, rest) = rest.split_at(len);
-        out.push(utf8(name, datatype, element.to_vec())?);
-        bytes = rest;
-    }
-    Ok(out)
-}
-
-fn raw_tensor(
-    name: &str,
-    wire_shape: &[i64],
-    datatype: DataType,
-    shape: &[usize],
-    bytes: &[u8],
-) -> Result<Tensor, DecodeError> {
-    let (n, w, dt, s) = (name, wire_shape, datatype, shape);
-    match datatype {
-        DataType::Bool => shaped(
-            n,
-            w,
-            dt,
-            s,
-            le_elements(n, dt, bytes, |[b]: [u8; 1]| b != 0)?,
-        ),
-        DataType::Uint8 => shaped(n, w, dt, s, le_elements(n, dt, bytes, u8::from_le_bytes)?),
-        DataType::Uint16 => shaped(n, w, dt, s, le_elements(n, dt, bytes, u16::from_le_bytes)?),
-        DataType::Uint32 => shaped(n, w, dt, s, le_elements(n, dt, bytes, u32::from_le_bytes)?),
-        DataType::Uint64 => shaped(n, w, dt, s, le_elements(n, dt, bytes, u64::from_le_bytes)?),
-        DataType::Int8 => shaped(n, w, dt, s, le_elements(n, dt, bytes, i8::from_le_bytes)?),
-        DataType::Int16 => shaped(n, w, dt, s, le_elements(n, dt, bytes, i16::from_le_bytes)?),
-        DataType::Int32 => shaped(n, w, dt, s, le_elements(n, dt, bytes, i32::from_le_bytes)?),
-        DataType::Int64 => shaped(n, w, dt, s, le_elements(n, dt, bytes, i64::from_le_bytes)?),
-        DataType::Fp16 => shaped(n, w, dt, s, le_elements(n, dt, bytes, f16::from_le_bytes)?),
-        DataType::Fp32 => shaped(n, w, dt, s, le_elements(n, dt, bytes, f32::from_le_bytes)?),
-        DataType::Fp64 => shaped(n, w, dt, s, le_elements(n, dt, bytes, f64::from_le_bytes)?),
-        DataType::Bytes => shaped(n, w, dt, s, length_prefixed(n, dt, bytes)?),
-    }
-}
-
 /// Encodes model outputs as response tensors: names, datatypes and shapes as the REST encoder
 /// writes them, data in typed `contents`, or in the returned raw buffers when `raw` is set.
 pub fn encode_outputs(
@@ -295,24 +200,8 @@ pub fn encode_outputs(
     Ok((tensors, raw_contents))
 }
 
-fn elements<T: Datum>(output: &NamedTensor) -> Result<&[T], String> {
-    output
-        .tensor
-        .try_as_plain_ram()
-        .and_then(|view| view.as_slice::<T>())
-        .map_err(|e| format!("output {:?}: {e}", output.name))
-}
-
 fn widened<T: Datum + Copy, W: From<T>>(output: &NamedTensor) -> Result<Vec<W>, String> {
     Ok(elements::<T>(output)?.iter().map(|&v| W::from(v)).collect())
-}
-
-fn unsupported(output: &NamedTensor) -> String {
-    format!(
-        "output {:?} has element type {:?}, which the v2 protocol cannot carry",
-        output.name,
-        output.tensor.datum_type()
-    )
 }
 
 fn typed_contents(output: &NamedTensor) -> Result<InferTensorContents, String> {
@@ -339,44 +228,6 @@ fn typed_contents(output: &NamedTensor) -> Result<InferTensorContents, String> {
         _ => return Err(unsupported(output)),
     }
     Ok(c)
-}
-
-fn le_bytes<T: Datum + Copy, const N: usize>(
-    output: &NamedTensor,
-    to_le: fn(T) -> [u8; N],
-) -> Result<Vec<u8>, String> {
-    Ok(elements::<T>(output)?
-        .iter()
-        .flat_map(|&v| to_le(v))
-        .collect())
-}
-
-fn raw_bytes(output: &NamedTensor) -> Result<Vec<u8>, String> {
-    match output.tensor.datum_type() {
-        DatumType::Bool => le_bytes::<bool, 1>(output, |b| [u8::from(b)]),
-        DatumType::U8 => le_bytes(output, u8::to_le_bytes),
-        DatumType::U16 => le_bytes(output, u16::to_le_bytes),
-        DatumType::U32 => le_bytes(output, u32::to_le_bytes),
-        DatumType::U64 => le_bytes(output, u64::to_le_bytes),
-        DatumType::I8 => le_bytes(output, i8::to_le_bytes),
-        DatumType::I16 => le_bytes(output, i16::to_le_bytes),
-        DatumType::I32 => le_bytes(output, i32::to_le_bytes),
-        DatumType::I64 => le_bytes(output, i64::to_le_bytes),
-        DatumType::F16 => le_bytes(output, f16::to_le_bytes),
-        DatumType::F32 => le_bytes(output, f32::to_le_bytes),
-        DatumType::F64 => le_bytes(output, f64::to_le_bytes),
-        DatumType::String => {
-            let mut out = Vec::new();
-            for s in elements::<String>(output)? {
-                let len = u32::try_from(s.len())
-                    .map_err(|_| format!("output {:?}: element longer than 4 GiB", output.name))?;
-                out.extend_from_slice(&len.to_le_bytes());
-                out.extend_from_slice(s.as_bytes());
-            }
-            Ok(out)
-        }
-        _ => Err(unsupported(output)),
-    }
 }
 
 /// A JSON parameter value as an `InferParameter`.
@@ -475,7 +326,7 @@ mod tests {
             vec![[(-3i16).to_le_bytes(), 7i16.to_le_bytes()].concat()],
         )
         .expect("raw");
-        assert_eq!(typed[0].tensor, raw[0].tensor);
+        assert_eq!(typed[0].tensor.tensor, raw[0].tensor.tensor);
     }
 
     #[test]
@@ -516,7 +367,8 @@ mod tests {
         let (tensors, raw) = encode_outputs(vec![t], true).expect("encode");
         assert_eq!(tensors[0].shape, vec![2, 1]);
         assert_eq!(raw[0], vec![2, 0, 0, 0, b'a', b'b', 0, 0, 0, 0]);
-        let back = length_prefixed("s", DataType::Bytes, &raw[0]).expect("decode");
+        let back =
+            crate::codec::raw::length_prefixed("s", DataType::Bytes, &raw[0]).expect("decode");
         assert_eq!(back, vec!["ab".to_string(), String::new()]);
     }
 }

@@ -24,12 +24,13 @@ pub async fn serve_grpc_on(
     max_message_bytes: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let health = HealthServer::new(HealthService::new(state.clone()));
     let inference = GrpcInferenceServiceServer::new(InferenceService::new(state))
         .max_decoding_message_size(max_message_bytes)
         .max_encoding_message_size(max_message_bytes);
     tonic::transport::Server::builder()
         .add_service(inference)
-        .add_service(HealthServer::new(HealthService))
+        .add_service(health)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
         .context("gRPC server failed")

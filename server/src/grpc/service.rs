@@ -40,7 +40,8 @@ fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-/// Runs one gRPC inference request: decode, [`predict`], encode. Raw contents in means raw
+/// Runs one gRPC inference request: decode, apply content types and check params (the same
+/// step as REST, [`crate::codec::prepare_inputs`]), [`predict`], encode. Raw contents in means raw
 /// contents out (MLServer's `_GetReturnRaw`).
 pub async fn infer(
     state: &AppState,
@@ -49,7 +50,19 @@ pub async fn infer(
     let version = non_empty(request.model_version);
     let served = state.model(&request.model_name, version.as_deref())?;
     let raw = !request.raw_input_contents.is_empty();
+    let request_parameters = convert::json_parameters(&request.parameters);
     let inputs = convert::decode_inputs(request.inputs, request.raw_input_contents)?;
+    let params_schema = served
+        .model
+        .signature
+        .as_ref()
+        .and_then(|s| s.params.as_ref());
+    let inputs = crate::codec::prepare_inputs(
+        &served.metadata,
+        params_schema,
+        Some(&request_parameters),
+        inputs,
+    )?;
     let outputs = predict(state, &served, inputs).await?;
     let (outputs, raw_output_contents) = convert::encode_outputs(outputs, raw)?;
     Ok(ModelInferResponse {
@@ -62,6 +75,18 @@ pub async fn infer(
     })
 }
 
+/// The model a repository load/unload request names. MLServer's and Triton's protos carry it in
+/// field 2 (`model_name`, after `repository_name`); KServe's Python proto has `model_name` as
+/// field 1, which lands in `repository_name` here. ironflow serves one repository, so field 1
+/// is taken as the model name when field 2 is empty.
+fn repository_model_name(repository_name: String, model_name: String) -> String {
+    if model_name.is_empty() {
+        repository_name
+    } else {
+        model_name
+    }
+}
+
 #[tonic::async_trait]
 impl GrpcInferenceService for InferenceService {
     async fn server_live(
@@ -71,22 +96,29 @@ impl GrpcInferenceService for InferenceService {
         Ok(Response::new(ServerLiveResponse { live: true }))
     }
 
+    /// True once startup has settled, false again from the moment shutdown begins.
     async fn server_ready(
         &self,
         _: Request<ServerReadyRequest>,
     ) -> Result<Response<ServerReadyResponse>, Status> {
-        // The port opens only once every model has loaded.
-        Ok(Response::new(ServerReadyResponse { ready: true }))
+        Ok(Response::new(ServerReadyResponse {
+            ready: self.state.ready(),
+        }))
     }
 
+    /// True when READY, false when loading or failed; NOT_FOUND when unknown or unloaded.
     async fn model_ready(
         &self,
         request: Request<ModelReadyRequest>,
     ) -> Result<Response<ModelReadyResponse>, Status> {
         let request = request.into_inner();
         let version = non_empty(request.version);
-        self.state.model(&request.name, version.as_deref())?;
-        Ok(Response::new(ModelReadyResponse { ready: true }))
+        let ready = match self.state.model(&request.name, version.as_deref()) {
+            Ok(_) => true,
+            Err(ServeError::ModelNotReady { .. }) => false,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Response::new(ModelReadyResponse { ready }))
     }
 
     async fn server_metadata(
@@ -146,55 +178,72 @@ impl GrpcInferenceService for InferenceService {
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
+    /// The same index as REST `POST /v2/repository/index`; a model without a version has an
+    /// empty `version`.
     async fn repository_index(
         &self,
-        _: Request<RepositoryIndexRequest>,
+        request: Request<RepositoryIndexRequest>,
     ) -> Result<Response<RepositoryIndexResponse>, Status> {
-        let mut models: Vec<ModelIndex> = self
-            .state
-            .models()
-            .map(|m| ModelIndex {
-                name: m.name.clone(),
-                version: m.version.clone().unwrap_or_default(),
-                state: "READY".to_owned(),
-                reason: String::new(),
+        let ready_only = request.into_inner().ready;
+        let models = crate::rest::repository::index_entries(&self.state, ready_only)
+            .await?
+            .into_iter()
+            .map(|entry| ModelIndex {
+                name: entry.name,
+                version: entry.version.unwrap_or_default(),
+                state: entry.state.as_str().to_owned(),
+                reason: entry.reason,
             })
             .collect();
-        models.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Response::new(RepositoryIndexResponse { models }))
     }
 
-    /// Every served model is loaded at startup, so loading one is a no-op.
+    /// Loads (or reloads) a model from the repository: NOT_FOUND when the repository does not
+    /// hold it, INVALID_ARGUMENT with the reason when it fails to load.
     async fn repository_model_load(
         &self,
         request: Request<RepositoryModelLoadRequest>,
     ) -> Result<Response<RepositoryModelLoadResponse>, Status> {
-        self.state.model(&request.into_inner().model_name, None)?;
+        let request = request.into_inner();
+        let name = repository_model_name(request.repository_name, request.model_name);
+        self.state.registry().load(&name).await?;
         Ok(Response::new(RepositoryModelLoadResponse {}))
     }
 
+    /// Unloads a model: NOT_FOUND when it is not loaded.
     async fn repository_model_unload(
         &self,
         request: Request<RepositoryModelUnloadRequest>,
     ) -> Result<Response<RepositoryModelUnloadResponse>, Status> {
-        let name = request.into_inner().model_name;
-        self.state.model(&name, None)?;
-        Err(Status::unimplemented(format!(
-            "cannot unload model {name}: ironflow serves the models it started with"
-        )))
+        let request = request.into_inner();
+        let name = repository_model_name(request.repository_name, request.model_name);
+        self.state.registry().unload(&name)?;
+        Ok(Response::new(RepositoryModelUnloadResponse {}))
     }
 }
 
-/// `grpc.health.v1.Health`: `SERVING` for the server (`""`) and the inference service, since
-/// the port opens only once the models have loaded.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct HealthService;
+/// `grpc.health.v1.Health`: for the server (`""`) and the inference service, `SERVING` when the
+/// server is ready (startup settled, not shutting down), `NOT_SERVING` otherwise.
+#[derive(Debug, Clone)]
+pub struct HealthService {
+    state: AppState,
+}
 
 impl HealthService {
-    fn status(service: &str) -> Result<HealthCheckResponse, Status> {
+    /// Reports the readiness of `state`.
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+
+    fn status(&self, service: &str) -> Result<HealthCheckResponse, Status> {
         if service.is_empty() || service == ironflow_proto::SERVICE {
+            let status = if self.state.ready() {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
             Ok(HealthCheckResponse {
-                status: ServingStatus::Serving.into(),
+                status: status.into(),
             })
         } else {
             Err(Status::not_found(format!("unknown service {service:?}")))
@@ -208,18 +257,19 @@ impl Health for HealthService {
         &self,
         request: Request<HealthCheckRequest>,
     ) -> Result<Response<HealthCheckResponse>, Status> {
-        Self::status(&request.into_inner().service).map(Response::new)
+        self.status(&request.into_inner().service)
+            .map(Response::new)
     }
 
     type WatchStream = tokio_stream::Once<Result<HealthCheckResponse, Status>>;
 
-    /// Sends the current status and ends: the status never changes while the server runs, and
-    /// a stream held open forever would hold up graceful shutdown.
+    /// Sends the current status and ends: a stream held open would hold up graceful shutdown,
+    /// so clients poll (or watch again) to see a change.
     async fn watch(
         &self,
         request: Request<HealthCheckRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        let status = Self::status(&request.into_inner().service)?;
+        let status = self.status(&request.into_inner().service)?;
         Ok(Response::new(tokio_stream::once(Ok(status))))
     }
 }

@@ -11,10 +11,10 @@ use std::time::Instant;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::Json;
+use axum::response::Response;
 
+use super::binary;
 use super::body::RawBody;
-use super::models;
 use crate::codec::InferResponse;
 use crate::error::ServeError;
 use crate::metrics;
@@ -79,32 +79,35 @@ fn answer(
     name: &str,
     version: Option<&str>,
     started: Instant,
-    result: Result<Json<InferResponse>, ServeError>,
-) -> Result<(HeaderMap, Json<InferResponse>), ServeError> {
+    result: Result<InferResponse, ServeError>,
+) -> Result<(HeaderMap, Response), ServeError> {
     metrics::record_infer(name, version, result.is_ok(), started.elapsed());
     let response = result?;
-    Ok((headers(&response.model_name, &response.id), response))
+    let headers = headers(&response.model_name, &response.id);
+    Ok((headers, binary::respond(response)))
 }
 
 /// `POST /v2/models/{name}/infer`, with CloudEvents headers and inference metrics.
 pub async fn infer(
-    state: State<AppState>,
+    State(state): State<AppState>,
     Path(name): Path<String>,
+    request_headers: HeaderMap,
     body: RawBody,
-) -> Result<(HeaderMap, Json<InferResponse>), ServeError> {
+) -> Result<(HeaderMap, Response), ServeError> {
     let started = Instant::now();
-    let result = models::infer(state, Path(name.clone()), body).await;
+    let result = binary::infer(&state, &name, None, &request_headers, body).await;
     answer(&name, None, started, result)
 }
 
 /// `POST /v2/models/{name}/versions/{version}/infer`, with CloudEvents headers and metrics.
 pub async fn version_infer(
-    state: State<AppState>,
+    State(state): State<AppState>,
     Path((name, version)): Path<(String, String)>,
+    request_headers: HeaderMap,
     body: RawBody,
-) -> Result<(HeaderMap, Json<InferResponse>), ServeError> {
+) -> Result<(HeaderMap, Response), ServeError> {
     let started = Instant::now();
-    let result = models::version_infer(state, Path((name.clone(), version.clone())), body).await;
+    let result = binary::infer(&state, &name, Some(&version), &request_headers, body).await;
     answer(&name, Some(&version), started, result)
 }
 

@@ -1,5 +1,5 @@
-//! Liveness, readiness and server metadata. Bodies of the health endpoints are empty, as
-//! MLServer answers; a model is only registered once it has loaded, so ready means ready.
+//! Liveness, readiness and server metadata. Bodies of the health endpoints are empty, and
+//! "not ready" is HTTP 400, as MLServer answers (`to_status_code`: True→200, False→400).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -14,17 +14,19 @@ pub async fn live() -> StatusCode {
     StatusCode::OK
 }
 
-/// `GET /v2/health/ready`: 200 once every model has loaded (which precedes serving).
-pub async fn ready() -> StatusCode {
-    StatusCode::OK
+/// `GET /v2/health/ready`: 200 once every model to load at startup has settled, 400 before
+/// that and from the moment shutdown begins.
+pub async fn ready(State(state): State<AppState>) -> StatusCode {
+    status_of(state.ready())
 }
 
-/// `GET /v2/models/{name}/ready`.
+/// `GET /v2/models/{name}/ready`: 200 when READY, 400 when loading or failed, 404 when unknown
+/// or unloaded (MLServer drops unloaded models from its registry).
 pub async fn model_ready(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ServeError> {
-    state.model(&name, None).map(|_| StatusCode::OK)
+    model_status(&state, &name, None)
 }
 
 /// `GET /v2/models/{name}/versions/{version}/ready`.
@@ -32,7 +34,27 @@ pub async fn model_version_ready(
     State(state): State<AppState>,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<StatusCode, ServeError> {
-    state.model(&name, Some(&version)).map(|_| StatusCode::OK)
+    model_status(&state, &name, Some(&version))
+}
+
+fn model_status(
+    state: &AppState,
+    name: &str,
+    version: Option<&str>,
+) -> Result<StatusCode, ServeError> {
+    match state.model(name, version) {
+        Ok(_) => Ok(status_of(true)),
+        Err(ServeError::ModelNotReady { .. }) => Ok(status_of(false)),
+        Err(e) => Err(e),
+    }
+}
+
+fn status_of(ready: bool) -> StatusCode {
+    if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    }
 }
 
 /// The server metadata answer.
@@ -48,6 +70,7 @@ pub async fn server_metadata() -> Json<ServerMetadata> {
     Json(ServerMetadata {
         name: "ironflow",
         version: env!("CARGO_PKG_VERSION"),
-        extensions: vec![],
+        // The REST binary tensor data extension (rest/binary.rs, COMPAT.md §3.3).
+        extensions: vec!["binary_tensor_data"],
     })
 }

@@ -3,7 +3,8 @@
 //!
 //! `/invocations` scores the (single) served model and answers `{"predictions": ...}`: one
 //! output as a list (nested to the output's rank), a dict of outputs (ONNX) as
-//! `{"name": [...], ...}`.
+//! `{"name": [...], ...}`. A JSON body's `params` are checked against the signature's params
+//! schema (`codec/params.rs`).
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -13,7 +14,7 @@ use ironflow_loader::{NamedTensor, OutputStyle};
 use serde_json::{Map, Value};
 
 use super::body::RawBody;
-use super::mlflow_input::{body_format, parse_csv, parse_json, BodyFormat};
+use super::mlflow_input::{body_format, parse_csv, parse_json_with_params, BodyFormat};
 use crate::codec::encode_output;
 use crate::error::ServeError;
 use crate::state::{AppState, ServedModel};
@@ -33,11 +34,18 @@ pub async fn invocations(
         .signature
         .as_ref()
         .and_then(|s| s.inputs.as_ref());
-    let inputs = match body_format(content_type.as_deref())? {
-        BodyFormat::Json => parse_json(&body.0, schema)?,
-        BodyFormat::Csv => parse_csv(&body.0, schema)?,
+    let (inputs, params) = match body_format(content_type.as_deref())? {
+        BodyFormat::Json => parse_json_with_params(&body.0, schema)?,
+        BodyFormat::Csv => (parse_csv(&body.0, schema)?, Map::new()),
     };
     drop(body);
+    // MLflow's scoring server checks `params` against the signature's params schema.
+    let params_schema = served
+        .model
+        .signature
+        .as_ref()
+        .and_then(|s| s.params.as_ref());
+    crate::codec::params::enforce_params(params_schema, params)?;
     let outputs = crate::infer::predict(&state, &served, inputs).await?;
     Ok(Json(predictions(outputs, served.model.output_style)?))
 }

@@ -87,10 +87,28 @@ pub fn body_format(content_type: Option<&str>) -> Result<BodyFormat, ScoringErro
 
 /// Parses a JSON scoring request into input tensors for a model with this input schema.
 pub fn parse_json(body: &[u8], schema: Option<&Schema>) -> Result<Vec<NamedTensor>, ServeError> {
+    parse_json_with_params(body, schema).map(|(inputs, _)| inputs)
+}
+
+/// Parses a JSON scoring request into input tensors and its `params` (empty when absent).
+pub fn parse_json_with_params(
+    body: &[u8],
+    schema: Option<&Schema>,
+) -> Result<(Vec<NamedTensor>, Map<String, Value>), ServeError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| ScoringError::InvalidJson(e.to_string()))?;
     let Value::Object(mut obj) = value else {
         return Err(ScoringError::Format("[]".into()).into());
+    };
+    let params = match obj.remove("params") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(params)) => params,
+        Some(other) => {
+            return Err(ScoringError::Input(format!(
+                "Parameters must be a dictionary. Got {other}"
+            ))
+            .into())
+        }
     };
     let present: Vec<&str> = FORMATS
         .into_iter()
@@ -131,11 +149,12 @@ pub fn parse_json(body: &[u8], schema: Option<&Schema>) -> Result<Vec<NamedTenso
             )
         }
     };
-    columns
+    let inputs = columns
         .into_iter()
         .enumerate()
         .map(|(i, (name, cells))| column_tensor(&name, i, cells, schema))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((inputs, params))
 }
 
 /// Parses a CSV scoring request (header row = column names) into one tensor per column.
@@ -312,7 +331,7 @@ fn typed_tensor(name: &str, datatype: DataType, cells: Value) -> Result<NamedTen
         shape,
         datatype: datatype.as_str().to_owned(),
         parameters: None,
-        data,
+        data: Some(data),
     };
     Ok(decode_input(&input)?)
 }

@@ -1,11 +1,14 @@
 //! The v2 REST API (KServe Open Inference Protocol), with MLServer's paths and error bodies.
 
+mod binary;
 mod body;
 mod cloudevents;
 mod health;
 mod invocations;
 pub mod mlflow_input;
 mod models;
+mod openapi;
+pub mod repository;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
@@ -40,6 +43,13 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v2/models/{name}/versions/{version}/infer",
             post(cloudevents::version_infer),
+        )
+        .route("/v2/docs/dataplane.json", get(openapi::dataplane))
+        .route("/v2/repository/index", post(repository::index))
+        .route("/v2/repository/models/{name}/load", post(repository::load))
+        .route(
+            "/v2/repository/models/{name}/unload",
+            post(repository::unload),
         )
         .route("/invocations", post(invocations::invocations))
         .route("/ping", get(invocations::ping))

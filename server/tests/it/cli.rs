@@ -99,6 +99,80 @@ fn sigterm_stops_the_server_with_exit_0() {
     assert!(stderr.contains("model loaded"), "{stderr}");
 }
 
+/// KServe without a storageUri: `MLSERVER_LOAD_MODELS_AT_STARTUP=false` and a model folder that
+/// does not exist yet. The server starts ready with no model; a model put there later loads
+/// through the repository API.
+#[test]
+fn without_loading_at_startup_a_missing_model_dir_still_serves() {
+    let dir = tempdir("lazy").join("models");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ironflow"))
+        .args([
+            "serve",
+            dir.to_str().expect("utf8"),
+            "--host",
+            "127.0.0.1",
+            "--http-port",
+            &port.to_string(),
+            "--grpc-port",
+            &free_port().to_string(),
+            "--metrics-port",
+            &free_port().to_string(),
+        ])
+        .env("MLSERVER_LOAD_MODELS_AT_STARTUP", "false")
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let url = format!("127.0.0.1:{port}");
+    let request = |method: &str, path: &str| -> Option<String> {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(&url).ok()?;
+        let _ = write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let mut reply = String::new();
+        let _ = stream.read_to_string(&mut reply);
+        Some(reply)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if request("GET", "/v2/health/ready").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "server not ready in 30s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let index = request("POST", "/v2/repository/index").expect("index");
+    assert!(
+        index.starts_with("HTTP/1.1 200") && index.ends_with("[]"),
+        "{index}"
+    );
+
+    let model = dir.join("iris");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::os::unix::fs::symlink(
+        example("iris-logreg-onnx")
+            .join("model")
+            .canonicalize()
+            .expect("fixture"),
+        &model,
+    )
+    .expect("symlink");
+    let loaded = request("POST", "/v2/repository/models/iris/load").expect("load");
+    assert!(loaded.starts_with("HTTP/1.1 200"), "{loaded}");
+    let ready = request("GET", "/v2/models/iris/ready").expect("ready");
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success());
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
+    let _ = std::fs::remove_dir_all(dir.parent().expect("parent"));
+}
+
 fn tempdir(tag: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("ironflow-test-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

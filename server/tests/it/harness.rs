@@ -72,6 +72,11 @@ impl TestServer {
             max_body_bytes: 64 * 1024 * 1024,
             inference_threads: Some(2),
             model_cache_dir: None,
+            max_batch_size: None,
+            max_batch_time: None,
+            max_queue: 1024,
+            shutdown_delay: 0.0,
+            shutdown_grace: 30.0,
         };
         adjust(&mut args);
         let state = ironflow_server::load_state(&args)

@@ -50,6 +50,9 @@ pub struct Binder {
     aliases: Vec<Vec<String>>,
     /// The signature's named columns, in order, with whether each is required.
     columns: Option<Vec<(String, bool)>>,
+    /// Per graph input, the datatype its tensor spec declares: MLflow's `_enforce_tensor_spec`
+    /// takes only that exact dtype (COMPAT.md §4.4), before the ONNX wrapper casts anything.
+    exact: Vec<Option<DataType>>,
 }
 
 impl Binder {
@@ -57,10 +60,21 @@ impl Binder {
     pub fn new(inputs: Vec<ModelInput>, signature: Option<&Schema>) -> Self {
         let mut aliases = vec![Vec::new(); inputs.len()];
         let mut columns = None;
+        let mut exact = vec![None; inputs.len()];
         if let Some(schema) = signature {
             if schema.is_tensor_based() {
                 if inputs.len() == 1 && schema.specs.len() == 1 {
                     aliases[0] = schema.names("input");
+                    exact[0] = tensor_dtype(&schema.specs[0]);
+                } else {
+                    for spec in &schema.specs {
+                        let at = inputs
+                            .iter()
+                            .position(|i| Some(i.name.as_str()) == spec.name());
+                        if let Some(slot) = at.and_then(|i| exact.get_mut(i)) {
+                            *slot = tensor_dtype(spec);
+                        }
+                    }
                 }
             } else if schema.has_names() {
                 columns = Some(
@@ -79,6 +93,7 @@ impl Binder {
             inputs,
             aliases,
             columns,
+            exact,
         }
     }
 
@@ -103,6 +118,16 @@ impl Binder {
                 .ok_or_else(|| self.unknown(&named.name))?;
             if slots[ix].is_some() {
                 return Err(PredictError::DuplicateInput { name: named.name });
+            }
+            if let Some(expected) = self.exact[ix] {
+                let got = DataType::from_datum_type(named.tensor.datum_type());
+                if got != Some(expected) {
+                    return Err(PredictError::Datatype {
+                        name: named.name,
+                        got: got.unwrap_or(DataType::Bytes),
+                        expected,
+                    });
+                }
             }
             slots[ix] = Some(conform(&self.inputs[ix], &named.name, named.tensor)?);
         }
@@ -190,6 +215,14 @@ impl Binder {
                 None => self.inputs.iter().map(|i| i.name.clone()).collect(),
             },
         }
+    }
+}
+
+/// The datatype a tensor spec declares (none for dtypes the protocol lacks, or a column).
+fn tensor_dtype(spec: &TypedSpec) -> Option<DataType> {
+    match spec {
+        TypedSpec::Tensor(t) => DataType::from_numpy(&t.dtype),
+        TypedSpec::Column(_) => None,
     }
 }
 

@@ -1,0 +1,108 @@
+//! The whole serve path without the socket: a v2 JSON body (bytes) is parsed and decoded into
+//! tensors by ironflow-server's codec, run through `ironflow_server::infer::infer` (admission,
+//! the blocking pool, the model) and the answer encoded back to JSON bytes, at 1, 100 and
+//! 10,000 rows, for one corpus model per family: linear, forest, boosted trees, MLP (ONNX) and a
+//! pipeline with a string one-hot. Bodies are the case's `request.json` with its rows cycled,
+//! built outside the timed loop.
+
+use std::time::Duration;
+
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
+use ironflow_benches::corpus_case;
+use ironflow_server::codec::InferRequest;
+use ironflow_server::state::{AppState, ServedModel};
+use serde_json::Value;
+
+const CASES: &[&str] = &[
+    "sk-logreg-multiclass-new",
+    "sk-rf-classifier-new",
+    "xgb-classifier-multiclass-new",
+    "onnx-mlp-new",
+    "sk-columntransformer-rf-mixed-new",
+];
+
+const ROWS: [usize; 3] = [1, 100, 10_000];
+
+fn flatten(v: &Value, out: &mut Vec<Value>) {
+    match v {
+        Value::Array(items) => items.iter().for_each(|i| flatten(i, out)),
+        other => out.push(other.clone()),
+    }
+}
+
+/// `request` with every input's rows cycled to `rows` rows (flat data, shape `[rows, ...]`).
+fn tile_body(request: &Value, rows: usize) -> Vec<u8> {
+    let mut request = request.clone();
+    if let Some(inputs) = request["inputs"].as_array_mut() {
+        for input in inputs {
+            let mut data = Vec::new();
+            flatten(&input["data"], &mut data);
+            let shape: Vec<u64> = input["shape"]
+                .as_array()
+                .map(|s| s.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default();
+            let row_len: u64 = shape.iter().skip(1).product();
+            let n = rows * row_len as usize;
+            input["data"] = Value::Array(data.iter().cycle().take(n).cloned().collect());
+            let mut new_shape = vec![rows as u64];
+            new_shape.extend(shape.iter().skip(1));
+            input["shape"] = serde_json::json!(new_shape);
+        }
+    }
+    serde_json::to_vec(&request).expect("a JSON value serializes")
+}
+
+fn serve_path(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for case in CASES {
+        let dir = corpus_case(case);
+        let model = match ironflow_loader::load(&dir.join("model")) {
+            Ok(model) => model,
+            Err(e) => {
+                eprintln!("skipping {case}: {e}");
+                continue;
+            }
+        };
+        let state = AppState::new(
+            vec![ServedModel::new((*case).to_owned(), None, model)],
+            1,
+            usize::MAX,
+        );
+        let served = state.model(case, None).expect("served");
+        let text = std::fs::read_to_string(dir.join("request.json")).expect("request.json");
+        let request: Value = serde_json::from_str(&text).expect("request.json is JSON");
+        let mut group = c.benchmark_group(format!("serve_path/{case}"));
+        group
+            .sampling_mode(SamplingMode::Flat)
+            .sample_size(20)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
+        for rows in ROWS {
+            let body = tile_body(&request, rows);
+            group.throughput(Throughput::Elements(rows as u64));
+            group.bench_with_input(BenchmarkId::from_parameter(rows), &body, |b, body| {
+                b.iter(|| {
+                    let request: InferRequest = serde_json::from_slice(body).expect("parse");
+                    let response = runtime
+                        .block_on(ironflow_server::infer::infer(
+                            &state,
+                            served.clone(),
+                            request,
+                            &[],
+                        ))
+                        .expect("infer");
+                    serde_json::to_vec(&response).expect("encode")
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, serve_path);
+criterion_main!(benches);

@@ -1,0 +1,276 @@
+//! The binary tensor data extension's tensor side (Triton `extension_binary_data.md`, COMPAT.md
+//! §3.3): inputs whose `parameters.binary_data_size` says their data follows the JSON header, in
+//! input order, and outputs sent the same way when the request asks for it
+//! (`outputs[i].parameters.binary_data`, or request `parameters.binary_data_output`). The HTTP
+//! framing (`Inference-Header-Content-Length`) lives in `rest/binary.rs`.
+
+use ironflow_loader::NamedTensor;
+use serde_json::Value;
+
+use super::raw::{raw_bytes, raw_tensor};
+use super::{
+    decode_input, encode_output, DecodeError, Parameters, RequestInput, RequestOutput,
+    ResponseOutput, TaggedInput,
+};
+use crate::error::ServeError;
+
+/// The parameter naming the byte size of a binary input or output.
+pub const BINARY_DATA_SIZE: &str = "binary_data_size";
+
+/// Why the binary part of a request does not fit its JSON header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BinaryError {
+    /// The `Inference-Header-Content-Length` header is not a byte count.
+    #[error("invalid Inference-Header-Content-Length {value:?}: expected a byte count")]
+    HeaderLength {
+        /// The header value.
+        value: String,
+    },
+    /// The header is longer than the body.
+    #[error("Inference-Header-Content-Length is {header}, but the body has only {body} bytes")]
+    HeaderBeyondBody {
+        /// The header length.
+        header: usize,
+        /// The body length.
+        body: usize,
+    },
+    /// A `binary_data_size` that is not a byte count.
+    #[error(
+        "input {name:?}: parameters.binary_data_size must be a non-negative integer, got {value}"
+    )]
+    Size {
+        /// The input.
+        name: String,
+        /// The value sent.
+        value: String,
+    },
+    /// An input both with `data` and `binary_data_size`.
+    #[error("input {name:?} has both data and parameters.binary_data_size")]
+    Both {
+        /// The input.
+        name: String,
+    },
+    /// More binary data claimed than the body holds.
+    #[error("input {name:?} has binary_data_size {size}, but only {left} bytes of binary data are left in the body")]
+    Truncated {
+        /// The input.
+        name: String,
+        /// Its size.
+        size: usize,
+        /// The bytes left.
+        left: usize,
+    },
+    /// Binary data nobody claimed.
+    #[error("the body has {extra} bytes of binary data after the inputs' binary_data_size")]
+    Trailing {
+        /// The unclaimed bytes.
+        extra: usize,
+    },
+    /// A raw binary request the model cannot take.
+    #[error("raw binary request (Inference-Header-Content-Length: 0): {0}")]
+    Raw(String),
+}
+
+/// Decodes a request's inputs: JSON `data`, or a chunk of `binary` for inputs that set
+/// `binary_data_size`. Every byte of `binary` must belong to an input.
+pub fn decode_inputs(
+    inputs: Vec<RequestInput>,
+    binary: &[u8],
+) -> Result<Vec<TaggedInput>, ServeError> {
+    let mut rest = binary;
+    let mut out = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let size = binary_size(&input)?;
+        let tensor = match size {
+            None => decode_input(&input)?,
+            Some(size) => {
+                if input.data.is_some() {
+                    return Err(BinaryError::Both { name: input.name }.into());
+                }
+                if size > rest.len() {
+                    return Err(BinaryError::Truncated {
+                        name: input.name,
+                        size,
+                        left: rest.len(),
+                    }
+                    .into());
+                }
+                let (chunk, after) = rest.split_at(size);
+                rest = after;
+                NamedTensor::new(input.name.clone(), binary_tensor(&input, chunk)?)
+            }
+        };
+        let parameters = input.parameters.map(|mut p| {
+            p.remove(BINARY_DATA_SIZE);
+            p
+        });
+        out.push(TaggedInput { tensor, parameters });
+    }
+    if !rest.is_empty() {
+        return Err(BinaryError::Trailing { extra: rest.len() }.into());
+    }
+    Ok(out)
+}
+
+fn binary_size(input: &RequestInput) -> Result<Option<usize>, BinaryError> {
+    let Some(value) = input
+        .parameters
+        .as_ref()
+        .and_then(|p| p.get(BINARY_DATA_SIZE))
+    else {
+        return Ok(None);
+    };
+    value
+        .as_u64()
+        .and_then(|v| usize::try_from(v).ok())
+        .map(Some)
+        .ok_or_else(|| BinaryError::Size {
+            name: input.name.clone(),
+            value: value.to_string(),
+        })
+}
+
+fn binary_tensor(
+    input: &RequestInput,
+    chunk: &[u8],
+) -> Result<ironflow_loader::Tensor, DecodeError> {
+    let name = &input.name;
+    let datatype = input
+        .datatype
+        .parse()
+        .map_err(|source| DecodeError::Datatype {
+            name: name.clone(),
+            source,
+        })?;
+    let shape: Vec<usize> = input
+        .shape
+        .iter()
+        .map(|&d| usize::try_from(d))
+        .collect::<Result<_, _>>()
+        .map_err(|_| DecodeError::NegativeDimension {
+            name: name.clone(),
+            shape: input.shape.clone(),
+        })?;
+    raw_tensor(name, &input.shape, datatype, &shape, chunk)
+}
+
+/// Which outputs go back as binary: those whose requested output sets `binary_data`, else all
+/// when the request sets `binary_data_output`.
+#[derive(Debug, Default)]
+pub struct BinaryOutputs {
+    all: bool,
+    named: Vec<(String, bool)>,
+}
+
+impl BinaryOutputs {
+    /// Reads the request's choices.
+    pub fn new(parameters: Option<&Parameters>, outputs: Option<&[RequestOutput]>) -> Self {
+        let flag =
+            |p: Option<&Parameters>, key: &str| p.and_then(|p| p.get(key)).and_then(Value::as_bool);
+        Self {
+            all: flag(parameters, "binary_data_output").unwrap_or(false),
+            named: outputs
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|o| {
+                    flag(o.parameters.as_ref(), "binary_data").map(|b| (o.name.clone(), b))
+                })
+                .collect(),
+        }
+    }
+
+    fn is_binary(&self, name: &str) -> bool {
+        self.named
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(self.all, |(_, b)| *b)
+    }
+
+    /// Whether any output might go back as binary.
+    pub fn any(&self) -> bool {
+        self.all || self.named.iter().any(|(_, b)| *b)
+    }
+}
+
+/// Encodes model outputs, the binary ones into the returned buffer (`None` when none is).
+pub fn encode_outputs(
+    outputs: Vec<NamedTensor>,
+    choice: &BinaryOutputs,
+) -> Result<(Vec<ResponseOutput>, Option<Vec<u8>>), String> {
+    let mut binary: Option<Vec<u8>> = None;
+    let mut encoded = Vec::with_capacity(outputs.len());
+    for output in outputs {
+        if !choice.is_binary(&output.name) {
+            encoded.push(encode_output(output)?);
+            continue;
+        }
+        let bytes = raw_bytes(&output)?;
+        let mut out = encode_output(output)?;
+        out.data = None;
+        out.parameters
+            .insert(BINARY_DATA_SIZE.into(), Value::from(bytes.len()));
+        binary
+            .get_or_insert_with(Vec::new)
+            .extend_from_slice(&bytes);
+        encoded.push(out);
+    }
+    Ok((encoded, binary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(json: &str) -> Vec<RequestInput> {
+        serde_json::from_str(json).expect("inputs json")
+    }
+
+    #[test]
+    fn binary_and_json_inputs_mix() {
+        let body: Vec<u8> = [1.5f32.to_le_bytes(), 2.5f32.to_le_bytes()].concat();
+        let decoded = decode_inputs(
+            inputs(
+                r#"[{"name":"a","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":8}},
+                    {"name":"b","shape":[1],"datatype":"INT64","data":[3]}]"#,
+            ),
+            &body,
+        )
+        .expect("decode");
+        let a = decoded[0]
+            .tensor
+            .tensor
+            .try_as_plain_ram()
+            .and_then(|v| v.as_slice::<f32>())
+            .expect("f32");
+        assert_eq!(a, &[1.5, 2.5]);
+        assert!(decoded[0].parameters.as_ref().is_some_and(|p| p.is_empty()));
+    }
+
+    #[test]
+    fn sizes_must_match_the_body() {
+        let one =
+            r#"[{"name":"a","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":8}}]"#;
+        let short = decode_inputs(inputs(one), &[0; 4]);
+        assert!(matches!(
+            short,
+            Err(ServeError::Binary(BinaryError::Truncated { .. }))
+        ));
+        let long = decode_inputs(inputs(one), &[0; 12]);
+        assert!(matches!(
+            long,
+            Err(ServeError::Binary(BinaryError::Trailing { extra: 4 }))
+        ));
+        let odd =
+            r#"[{"name":"a","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":6}}]"#;
+        assert!(matches!(
+            decode_inputs(inputs(odd), &[0; 6]),
+            Err(ServeError::Decode(_))
+        ));
+        let neg =
+            r#"[{"name":"a","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":-1}}]"#;
+        assert!(matches!(
+            decode_inputs(inputs(neg), &[]),
+            Err(ServeError::Binary(BinaryError::Size { .. }))
+        ));
+    }
+}
