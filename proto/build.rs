@@ -2,7 +2,11 @@
 //! `protoc` is needed) and generates the tonic client and server code.
 
 fn main() -> anyhow::Result<()> {
-    let protos = ["proto/inference.proto", "proto/health.proto"];
+    let protos = [
+        "proto/inference.proto",
+        "proto/model_repository.proto",
+        "proto/health.proto",
+    ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");
     }

@@ -10,6 +10,13 @@
 #[allow(missing_docs, clippy::all, clippy::pedantic, clippy::unwrap_used)]
 pub mod inference {
     tonic::include_proto!("inference");
+
+    /// MLServer's `inference.model_repository.ModelRepositoryService`: the repository rpcs under
+    /// their own service, over the `inference` package's messages (nested so the generated
+    /// code's `super::` paths reach them).
+    pub mod model_repository {
+        tonic::include_proto!("inference.model_repository");
+    }
 }
 
 /// The standard gRPC health checking protocol (`grpc.health.v1.Health`).

@@ -1,7 +1,9 @@
 //! The gRPC API: `inference.GRPCInferenceService` (MLServer's proto superset, COMPAT §1.2/§3.4)
-//! and `grpc.health.v1.Health`, served by tonic over the same [`AppState`] as REST.
+//! MLServer's `inference.model_repository.ModelRepositoryService`, and `grpc.health.v1.Health`,
+//! served by tonic over the same [`AppState`] as REST.
 
 pub mod convert;
+pub mod repository;
 pub mod service;
 
 use std::future::Future;
@@ -9,6 +11,7 @@ use std::future::Future;
 use anyhow::Context;
 use ironflow_proto::health::health_server::HealthServer;
 use ironflow_proto::inference::grpc_inference_service_server::GrpcInferenceServiceServer;
+use ironflow_proto::inference::model_repository::model_repository_service_server::ModelRepositoryServiceServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
@@ -25,11 +28,14 @@ pub async fn serve_grpc_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let health = HealthServer::new(HealthService::new(state.clone()));
+    let repository =
+        ModelRepositoryServiceServer::new(repository::RepositoryService::new(state.clone()));
     let inference = GrpcInferenceServiceServer::new(InferenceService::new(state))
         .max_decoding_message_size(max_message_bytes)
         .max_encoding_message_size(max_message_bytes);
     tonic::transport::Server::builder()
         .add_service(inference)
+        .add_service(repository)
         .add_service(health)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await

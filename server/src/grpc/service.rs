@@ -5,7 +5,6 @@ use ironflow_proto::health::health_check_response::ServingStatus;
 use ironflow_proto::health::health_server::Health;
 use ironflow_proto::health::{HealthCheckRequest, HealthCheckResponse};
 use ironflow_proto::inference::grpc_inference_service_server::GrpcInferenceService;
-use ironflow_proto::inference::repository_index_response::ModelIndex;
 use ironflow_proto::inference::{
     ModelInferRequest, ModelInferResponse, ModelMetadataRequest, ModelMetadataResponse,
     ModelReadyRequest, ModelReadyResponse, RepositoryIndexRequest, RepositoryIndexResponse,
@@ -17,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::convert;
+use super::{convert, repository};
 use crate::error::ServeError;
 use crate::infer::{predict, response_id};
 use crate::state::AppState;
@@ -73,18 +72,6 @@ pub async fn infer(
         outputs,
         raw_output_contents,
     })
-}
-
-/// The model a repository load/unload request names. MLServer's and Triton's protos carry it in
-/// field 2 (`model_name`, after `repository_name`); KServe's Python proto has `model_name` as
-/// field 1, which lands in `repository_name` here. ironflow serves one repository, so field 1
-/// is taken as the model name when field 2 is empty.
-fn repository_model_name(repository_name: String, model_name: String) -> String {
-    if model_name.is_empty() {
-        repository_name
-    } else {
-        model_name
-    }
 }
 
 #[tonic::async_trait]
@@ -178,36 +165,25 @@ impl GrpcInferenceService for InferenceService {
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
-    /// The same index as REST `POST /v2/repository/index`; a model without a version has an
-    /// empty `version`.
+    /// The same index as REST `POST /v2/repository/index`.
     async fn repository_index(
         &self,
         request: Request<RepositoryIndexRequest>,
     ) -> Result<Response<RepositoryIndexResponse>, Status> {
-        let ready_only = request.into_inner().ready;
-        let models = crate::rest::repository::index_entries(&self.state, ready_only)
-            .await?
-            .into_iter()
-            .map(|entry| ModelIndex {
-                name: entry.name,
-                version: entry.version.unwrap_or_default(),
-                state: entry.state.as_str().to_owned(),
-                reason: entry.reason,
-            })
-            .collect();
-        Ok(Response::new(RepositoryIndexResponse { models }))
+        repository::index(&self.state, request.into_inner())
+            .await
+            .map(Response::new)
     }
 
-    /// Loads (or reloads) a model from the repository: NOT_FOUND when the repository does not
-    /// hold it, INVALID_ARGUMENT with the reason when it fails to load.
+    /// Loads (or reloads) a model: NOT_FOUND when the repository does not hold it,
+    /// INVALID_ARGUMENT with the reason when it fails to load.
     async fn repository_model_load(
         &self,
         request: Request<RepositoryModelLoadRequest>,
     ) -> Result<Response<RepositoryModelLoadResponse>, Status> {
-        let request = request.into_inner();
-        let name = repository_model_name(request.repository_name, request.model_name);
-        self.state.registry().load(&name).await?;
-        Ok(Response::new(RepositoryModelLoadResponse {}))
+        repository::load(&self.state, request.into_inner())
+            .await
+            .map(Response::new)
     }
 
     /// Unloads a model: NOT_FOUND when it is not loaded.
@@ -215,10 +191,7 @@ impl GrpcInferenceService for InferenceService {
         &self,
         request: Request<RepositoryModelUnloadRequest>,
     ) -> Result<Response<RepositoryModelUnloadResponse>, Status> {
-        let request = request.into_inner();
-        let name = repository_model_name(request.repository_name, request.model_name);
-        self.state.registry().unload(&name)?;
-        Ok(Response::new(RepositoryModelUnloadResponse {}))
+        repository::unload(&self.state, request.into_inner()).map(Response::new)
     }
 }
 

@@ -15,11 +15,12 @@ use ironflow_proto::inference::{
     RepositoryModelLoadRequest, RepositoryModelUnloadRequest, ServerReadyRequest,
 };
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic::Code;
 
-use crate::harness::{compare_outputs, corpus, example, read_json, TestServer};
+use crate::harness::{
+    compare_outputs, corpus, example, read_json, serve_args, GrpcServer, TestServer,
+};
 
 /// `iris` (model-settings.json, version 1, an ONNX model), `logreg` (a bare sklearn MLflow
 /// folder) and `broken` (an MLmodel whose ONNX file is truncated).
@@ -274,157 +275,62 @@ async fn settings_json_can_turn_loading_at_startup_off() {
     std::fs::remove_dir_all(&root).expect("cleanup");
 }
 
+/// The server's readiness over gRPC: `ServerReady`, checked to agree with the health service.
+async fn grpc_ready(server: &GrpcServer) -> bool {
+    let ready = server
+        .client
+        .clone()
+        .server_ready(ServerReadyRequest {})
+        .await
+        .expect("ready")
+        .into_inner()
+        .ready;
+    let status = HealthClient::new(server.channel.clone())
+        .check(HealthCheckRequest::default())
+        .await
+        .expect("health")
+        .into_inner()
+        .status;
+    let serving = if ready {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    };
+    assert_eq!(status, serving as i32);
+    ready
+}
+
 #[tokio::test]
 async fn readiness_waits_for_the_startup_models() {
     let root = build_repository("startup");
-    let cli = <ironflow_server::config::Cli as clap::Parser>::try_parse_from([
-        "ironflow".as_ref(),
-        "serve".as_ref(),
-        root.as_os_str(),
-    ])
-    .expect("arguments");
-    let ironflow_server::config::Command::Serve(args) = cli.command;
+    let args = serve_args(&[root.as_os_str()]);
     let (state, startup) = ironflow_server::prepare_state(&args)
         .await
         .expect("prepare");
     assert_eq!(startup.models.len(), 3);
     assert!(!startup.single);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(ironflow_server::serve_on(listener, state.clone(), async {
-        let _ = stopped.await;
-    }));
-    let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let grpc_addr = grpc_listener.local_addr().expect("addr");
-    let (grpc_stop, grpc_stopped) = oneshot::channel::<()>();
-    tokio::spawn(ironflow_server::grpc::serve_grpc_on(
-        grpc_listener,
-        state.clone(),
-        64 * 1024 * 1024,
-        async {
-            let _ = grpc_stopped.await;
-        },
-    ));
-    let channel = Channel::from_shared(format!("http://{grpc_addr}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    let mut grpc = GrpcInferenceServiceClient::new(channel.clone());
-    let mut health = HealthClient::new(channel);
-    let client = reqwest::Client::new();
-    let get = |path: &str| client.get(format!("{base}{path}")).send();
+    let rest = TestServer::serve(state.clone(), "logreg").await;
+    let grpc = GrpcServer::serve(state.clone(), 64 * 1024 * 1024).await;
 
     // The ports are open, the models are not loaded yet: not ready anywhere.
-    assert_eq!(get("/v2/health/ready").await.expect("get").status(), 400);
-    assert!(
-        !grpc
-            .server_ready(ServerReadyRequest {})
-            .await
-            .expect("ready")
-            .into_inner()
-            .ready
-    );
-    let status = health
-        .check(HealthCheckRequest::default())
-        .await
-        .expect("health")
-        .into_inner()
-        .status;
-    assert_eq!(status, ServingStatus::NotServing as i32);
+    assert_eq!(rest.get("/v2/health/ready").await.0, 400);
+    assert!(!grpc_ready(&grpc).await);
 
     startup
         .run(state.clone())
         .await
         .expect("a repository settles even with a broken model");
-    assert_eq!(get("/v2/health/ready").await.expect("get").status(), 200);
-    assert_eq!(
-        get("/v2/models/logreg/ready").await.expect("get").status(),
-        200
-    );
-    assert!(
-        grpc.server_ready(ServerReadyRequest {})
-            .await
-            .expect("ready")
-            .into_inner()
-            .ready
-    );
-    let status = health
-        .check(HealthCheckRequest::default())
-        .await
-        .expect("health")
-        .into_inner()
-        .status;
-    assert_eq!(status, ServingStatus::Serving as i32);
+    assert_eq!(rest.get("/v2/health/ready").await.0, 200);
+    assert_eq!(rest.get("/v2/models/logreg/ready").await.0, 200);
+    assert!(grpc_ready(&grpc).await);
 
     // Shutdown begins: readiness false everywhere, models still answer.
     state.readiness().set_stopping();
-    assert_eq!(get("/v2/health/ready").await.expect("get").status(), 400);
-    assert_eq!(
-        get("/v2/models/logreg/ready").await.expect("get").status(),
-        200
-    );
-    assert!(
-        !grpc
-            .server_ready(ServerReadyRequest {})
-            .await
-            .expect("ready")
-            .into_inner()
-            .ready
-    );
-    let _ = stop.send(());
-    let _ = grpc_stop.send(());
+    assert_eq!(rest.get("/v2/health/ready").await.0, 400);
+    assert_eq!(rest.get("/v2/models/logreg/ready").await.0, 200);
+    assert!(!grpc_ready(&grpc).await);
+    drop((rest, grpc));
     std::fs::remove_dir_all(&root).expect("cleanup");
-}
-
-/// REST and gRPC on one state, as `ironflow serve` runs them.
-struct GrpcRepository {
-    client: GrpcInferenceServiceClient<Channel>,
-    channel: Channel,
-    _stop: oneshot::Sender<()>,
-}
-
-impl GrpcRepository {
-    async fn start(root: &Path) -> Self {
-        let cli = <ironflow_server::config::Cli as clap::Parser>::try_parse_from([
-            "ironflow".as_ref(),
-            "serve".as_ref(),
-            root.as_os_str(),
-            "--inference-threads".as_ref(),
-            "2".as_ref(),
-        ])
-        .expect("arguments");
-        let ironflow_server::config::Command::Serve(args) = cli.command;
-        let state = ironflow_server::load_state(&args).await.expect("load");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(ironflow_server::grpc::serve_grpc_on(
-            listener,
-            state,
-            64 * 1024 * 1024,
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        let channel = Channel::from_shared(format!("http://{addr}"))
-            .expect("uri")
-            .connect()
-            .await
-            .expect("connect");
-        Self {
-            client: GrpcInferenceServiceClient::new(channel.clone()),
-            channel,
-            _stop: stop,
-        }
-    }
 }
 
 /// The iris `request.json` as a gRPC request.
@@ -475,24 +381,16 @@ async fn grpc_index(
 #[tokio::test]
 async fn the_same_over_grpc() {
     let root = build_repository("grpc");
-    let server = GrpcRepository::start(&root).await;
+    let server = GrpcServer::start(&serve_args(&[
+        root.as_os_str(),
+        "--inference-threads".as_ref(),
+        "2".as_ref(),
+    ]))
+    .await;
     let mut c = server.client.clone();
     let expected = read_json(&example("iris-logreg-onnx").join("expected.json"));
 
-    assert!(
-        c.server_ready(ServerReadyRequest {})
-            .await
-            .expect("ready")
-            .into_inner()
-            .ready
-    );
-    let status = HealthClient::new(server.channel.clone())
-        .check(HealthCheckRequest::default())
-        .await
-        .expect("health")
-        .into_inner()
-        .status;
-    assert_eq!(status, ServingStatus::Serving as i32);
+    assert!(grpc_ready(&server).await);
     let s = |x: &str| x.to_owned();
     assert_eq!(
         grpc_index(&mut c, false).await,
@@ -605,13 +503,20 @@ async fn the_same_over_grpc() {
         .expect_err("broken");
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(err.message().contains("model.onnx"), "{err:?}");
-    // KServe's proto puts model_name in field 1 (our repository_name): still understood.
-    c.repository_model_load(RepositoryModelLoadRequest {
-        repository_name: "logreg".to_owned(),
-        model_name: String::new(),
-    })
-    .await
-    .expect("load by field 1");
+    // KServe's proto puts model_name in field 1 (our repository_name): still understood, and
+    // the answer carries KServe's `model_name` (1) and `isLoaded` (2).
+    let loaded = c
+        .repository_model_load(RepositoryModelLoadRequest {
+            repository_name: "logreg".to_owned(),
+            model_name: String::new(),
+        })
+        .await
+        .expect("load by field 1")
+        .into_inner();
+    assert_eq!(
+        (loaded.model_name.as_str(), loaded.is_loaded),
+        ("logreg", true)
+    );
     assert!(
         c.model_ready(ready("logreg"))
             .await
@@ -619,5 +524,83 @@ async fn the_same_over_grpc() {
             .into_inner()
             .ready
     );
+    std::fs::remove_dir_all(&root).expect("cleanup");
+}
+
+/// MLServer's second gRPC service, `inference.model_repository.ModelRepositoryService`, answers
+/// the same index, load and unload as `inference.GRPCInferenceService`.
+#[tokio::test]
+async fn mlserver_model_repository_service() {
+    use ironflow_proto::inference::model_repository::model_repository_service_client::ModelRepositoryServiceClient;
+
+    let root = build_repository("grpc-model-repository");
+    let server = GrpcServer::start(&serve_args(&[root.as_os_str()])).await;
+    let mut inference = server.client.clone();
+    let mut repo = ModelRepositoryServiceClient::new(server.channel.clone());
+    assert!(grpc_ready(&server).await);
+
+    let index = |models: Vec<ironflow_proto::inference::repository_index_response::ModelIndex>| {
+        let mut v: Vec<(String, String)> = models.into_iter().map(|m| (m.name, m.state)).collect();
+        v.sort();
+        v
+    };
+    let s = |x: &str| x.to_owned();
+    let all = repo
+        .repository_index(RepositoryIndexRequest::default())
+        .await
+        .expect("index")
+        .into_inner()
+        .models;
+    assert_eq!(
+        index(all),
+        vec![
+            (s("broken"), s("UNAVAILABLE")),
+            (s("iris"), s("READY")),
+            (s("logreg"), s("READY")),
+        ]
+    );
+    let unloaded = repo
+        .repository_model_unload(RepositoryModelUnloadRequest {
+            model_name: s("logreg"),
+            ..Default::default()
+        })
+        .await
+        .expect("unload")
+        .into_inner();
+    assert_eq!(
+        (unloaded.model_name.as_str(), unloaded.is_unloaded),
+        ("logreg", true)
+    );
+    let ready = ModelReadyRequest {
+        name: s("logreg"),
+        version: String::new(),
+    };
+    let err = inference
+        .model_ready(ready.clone())
+        .await
+        .expect_err("unloaded");
+    assert_eq!(err.code(), Code::NotFound);
+    repo.repository_model_load(RepositoryModelLoadRequest {
+        model_name: s("logreg"),
+        ..Default::default()
+    })
+    .await
+    .expect("load");
+    assert!(
+        inference
+            .model_ready(ready)
+            .await
+            .expect("ready")
+            .into_inner()
+            .ready
+    );
+    let err = repo
+        .repository_model_load(RepositoryModelLoadRequest {
+            model_name: s("nosuchmodel"),
+            ..Default::default()
+        })
+        .await
+        .expect_err("unknown");
+    assert_eq!(err.code(), Code::NotFound);
     std::fs::remove_dir_all(&root).expect("cleanup");
 }
