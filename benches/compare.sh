@@ -82,17 +82,19 @@ launch_cmd() {
   esac
 }
 
-# start SERVER MODEL [ENV...] -> sets SERVER_PID, echoes ready_ms
+# start SERVER MODEL [ENV...] -> sets SERVER_PID and READY_MS (launch to first 200, ms)
 start() {
   local server=$1 model=$2; shift 2
   local out
   out=$(env "$@" $PROC launch --url "$URL" --model "$model" --log "$OUT/$server-$model.log" -- \
-        bash -c "exec $(launch_cmd "$server" "$model")")
-  SERVER_PID=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
-  local ms
-  ms=$(echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("ready_ms", ""))')
-  if [ -z "$ms" ]; then echo "$server $model never became ready: $out (log $OUT/$server-$model.log)" >&2; exit 1; fi
-  echo "$ms"
+        bash -c "exec $(launch_cmd "$server" "$model")") || true
+  SERVER_PID=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("pid", ""))' 2>/dev/null || true)
+  READY_MS=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("ready_ms", ""))' 2>/dev/null || true)
+  if [ -z "$READY_MS" ]; then
+    echo "$server $model never became ready: $out (log $OUT/$server-$model.log)" >&2
+    cleanup
+    exit 1
+  fi
 }
 
 # load SERVER MODEL REQUEST C [WATCH] -> one JSON line into results
@@ -100,7 +102,7 @@ load() {
   local server=$1 model=$2 req=$3 c=$4 watch=${5:-0} rss=""
   local file=$MODELS/requests/$model-$req.json
   if [ "$watch" = 1 ]; then
-    $PROC rss --pid "$SERVER_PID" --watch "$DUR" > "$OUT/rss-watch.json" &
+    $PROC rss --pid "$SERVER_PID" --watch "$((WARM + DUR))" > "$OUT/rss-watch.json" &
     local watcher=$!
   fi
   local result
@@ -113,16 +115,17 @@ load() {
   fi
   [ -n "$result" ] || result='{"req_per_s":0,"latency_ms":{"p99":null},"failed":-1}'
   emit "{\"server\":\"$server\",\"model\":\"$model\",\"metric\":\"load\",\"request\":\"$req\",\"c\":$c,\"result\":$result}"
-  echo "  $server $model $req-row c=$c: $(echo "$result" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"{d[\"req_per_s\"]:.1f} req/s p99 {d[\"latency_ms\"][\"p99\"]} ms failed {d[\"failed\"]}")')" >&2
+  echo "  $server $model $req-row c=$c: $(echo "$result" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.1f req/s p99 %s ms failed %s" % (d["req_per_s"], d["latency_ms"]["p99"], d["failed"]))')" >&2
 }
 
 # one server, one model: cold starts, RSS, load points
 measure() {
   local server=$1 model=$2
   local starts=()
-  for i in $(seq 1 "$COLD"); do
-    [ -n "$SERVER_PID" ] && cleanup
-    starts+=("$(start "$server" "$model")")
+  for _ in $(seq 1 "$COLD"); do
+    cleanup
+    start "$server" "$model"
+    starts+=("$READY_MS")
   done
   echo "  $server $model cold starts ms: ${starts[*]}" >&2
   local median
@@ -151,15 +154,15 @@ done
 if [ "$BEST" = 1 ]; then
   c=$(echo "$CONC" | awk '{print $NF}')
   echo "== MLServer variants on iris_lr, 1 row, c=$c" >&2
-  start mlserver-batching iris_lr MLSERVER_MODEL_MAX_BATCH_SIZE=32 MLSERVER_MODEL_MAX_BATCH_TIME=0.005 >/dev/null
+  start mlserver-batching iris_lr MLSERVER_MODEL_MAX_BATCH_SIZE=32 MLSERVER_MODEL_MAX_BATCH_TIME=0.005
   load mlserver-batching iris_lr 1 "$c"; cleanup
-  start mlserver-workers0 iris_lr MLSERVER_PARALLEL_WORKERS=0 >/dev/null
+  start mlserver-workers0 iris_lr MLSERVER_PARALLEL_WORKERS=0
   load mlserver-workers0 iris_lr 1 "$c"; cleanup
 fi
 
 if [ -n "$FIXED" ]; then
   echo "== fixed_server (HTTP ceiling), iris_lr 1-row request" >&2
-  start fixed iris_lr >/dev/null
+  start fixed iris_lr
   for c in $CONC; do load fixed iris_lr 1 "$c"; done
   cleanup
 fi

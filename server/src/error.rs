@@ -183,3 +183,93 @@ impl From<ServeError> for tonic::Status {
         tonic::Status::new(code, error.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tonic::Code;
+
+    use super::*;
+
+    /// Every kind of failure keeps its HTTP status and its gRPC code, the two agreeing.
+    #[test]
+    fn http_status_and_grpc_code_per_error() {
+        let cases = [
+            (ServeError::ModelNotFound("m".into()), 404, Code::NotFound),
+            (
+                ServeError::VersionNotFound {
+                    name: "m".into(),
+                    version: "2".into(),
+                },
+                404,
+                Code::NotFound,
+            ),
+            (ServeError::RouteNotFound("/x".into()), 404, Code::NotFound),
+            (
+                ServeError::MalformedBody("eof".into()),
+                400,
+                Code::InvalidArgument,
+            ),
+            (
+                ServeError::Decode(DecodeError::NoData { name: "x".into() }),
+                400,
+                Code::InvalidArgument,
+            ),
+            (
+                ServeError::Predict(PredictError::MissingInput { name: "x".into() }),
+                400,
+                Code::InvalidArgument,
+            ),
+            (
+                ServeError::ModelLoad {
+                    name: "m".into(),
+                    reason: "bad".into(),
+                },
+                400,
+                Code::InvalidArgument,
+            ),
+            (
+                ServeError::PayloadTooLarge { limit: 1 },
+                413,
+                Code::ResourceExhausted,
+            ),
+            (
+                ServeError::MethodNotAllowed {
+                    method: "PUT".into(),
+                    path: "/x".into(),
+                },
+                405,
+                Code::Unimplemented,
+            ),
+            (
+                ServeError::Overloaded {
+                    model: "m".into(),
+                    limit: 1,
+                },
+                503,
+                Code::Unavailable,
+            ),
+            (
+                ServeError::ModelNotReady {
+                    name: "m".into(),
+                    state: "LOADING",
+                    reason: String::new(),
+                },
+                503,
+                Code::Unavailable,
+            ),
+            (
+                ServeError::Predict(PredictError::Runtime("boom".into())),
+                500,
+                Code::Internal,
+            ),
+            (ServeError::Internal("panic".into()), 500, Code::Internal),
+        ];
+        for (error, http, grpc) in cases {
+            let message = error.to_string();
+            assert_eq!(error.status().as_u16(), http, "{message}");
+            let status = tonic::Status::from(error);
+            assert_eq!(status.code(), grpc, "{message}");
+            assert_eq!(status.message(), message);
+        }
+    }
+}

@@ -52,17 +52,7 @@ pub async fn infer(
         outputs: requested,
     } = request;
     let inputs = crate::codec::binary::decode_inputs(inputs, binary)?;
-    let params_schema = served
-        .model
-        .signature
-        .as_ref()
-        .and_then(|s| s.params.as_ref());
-    let inputs = crate::codec::prepare_inputs(
-        &served.metadata,
-        params_schema,
-        request_parameters.as_ref(),
-        inputs,
-    )?;
+    let inputs = crate::codec::prepare_inputs(&served, request_parameters.as_ref(), inputs)?;
     let outputs = predict(state, &served, inputs).await?;
     let choice =
         crate::codec::binary::BinaryOutputs::new(request_parameters.as_ref(), requested.as_deref());

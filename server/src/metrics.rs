@@ -26,7 +26,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::future::Future;
-use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
@@ -104,7 +105,7 @@ struct Families {
     rest_duration: BTreeMap<RestKey, Histogram<{ BUCKETS.len() }>>,
     rest_in_progress: BTreeMap<String, i64>,
     model_duration: BTreeMap<ModelKey, Histogram<{ MODEL_BUCKETS.len() }>>,
-    queue_depth: BTreeMap<String, i64>,
+    queue_depth: Vec<(String, Arc<AtomicI64>)>,
 }
 
 static FAMILIES: LazyLock<Mutex<Families>> = LazyLock::new(Mutex::default);
@@ -136,15 +137,16 @@ pub fn record_infer(model: &str, version: Option<&str>, success: bool, elapsed: 
     *count += 1;
 }
 
-/// Moves `model`'s queue-depth gauge by `delta` (a request admitted: +1; answered: -1).
-pub fn queue_depth_add(model: &str, delta: i64) {
+/// A new queue-depth gauge for `model`, counted in `ironflow_model_queue_depth` (summed with
+/// the other gauges of the same name). The caller moves it with atomic adds, so admitting a
+/// request takes no lock.
+pub fn queue_depth_gauge(model: &str) -> Arc<AtomicI64> {
+    let gauge = Arc::new(AtomicI64::new(0));
     let mut f = families();
-    match f.queue_depth.get_mut(model) {
-        Some(depth) => *depth += delta,
-        None => {
-            f.queue_depth.insert(model.to_owned(), delta);
-        }
-    }
+    // Gauges of models no longer served are dropped (their count is back to 0 by then).
+    f.queue_depth.retain(|(_, g)| Arc::strong_count(g) > 1);
+    f.queue_depth.push((model.to_owned(), gauge.clone()));
+    gauge
 }
 
 /// Middleware counting REST requests by method, route template and status.
@@ -294,7 +296,11 @@ pub fn render() -> String {
         "Requests admitted to the model's queue (waiting or running)",
         "gauge",
     );
-    for (model, n) in &f.queue_depth {
+    let mut depths: BTreeMap<&str, i64> = BTreeMap::new();
+    for (model, gauge) in &f.queue_depth {
+        *depths.entry(model).or_default() += gauge.load(Ordering::Relaxed);
+    }
+    for (model, n) in depths {
         let _ = writeln!(
             out,
             "ironflow_model_queue_depth{{model=\"{}\"}} {n}",
@@ -370,8 +376,9 @@ mod tests {
         assert!(text.contains(
             "ironflow_model_request_duration_seconds_bucket{model=\"unit-model\",version=\"None\",le=\"0.005\"} "
         ));
-        queue_depth_add("unit-model", 2);
-        queue_depth_add("unit-model", -1);
+        let gauge = queue_depth_gauge("unit-model");
+        gauge.fetch_add(2, Ordering::Relaxed);
+        gauge.fetch_sub(1, Ordering::Relaxed);
         assert!(render().contains("ironflow_model_queue_depth{model=\"unit-model\"} 1\n"));
         assert_eq!(
             label_path("/v2/models/{name}/versions/{version}/infer"),

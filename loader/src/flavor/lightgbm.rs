@@ -41,10 +41,7 @@ pub fn load(
     signature: Option<Signature>,
 ) -> Result<LoadedModel, LoadError> {
     let path = dir.join(&flavor.data);
-    let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let bytes = super::read_data(&path)?;
     let predictor = crate::lightgbm::compile_file(&bytes, signature.as_ref())
         .map_err(|source| LoadError::Lightgbm { path, source })?;
     let (inputs, outputs) = (predictor.inputs(), predictor.outputs());

@@ -14,6 +14,14 @@ use crate::model::LoadedModel;
 /// The flavors this build can serve, in order of preference.
 pub const SUPPORTED: [&str; 4] = ["onnx", "sklearn", "xgboost", "lightgbm"];
 
+/// Reads a model's data file; a failure names the file.
+fn read_data(path: &Path) -> Result<Vec<u8>, LoadError> {
+    std::fs::read(path).map_err(|source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 /// Loads and compiles the MLflow model in `dir`.
 pub fn load(dir: &Path) -> Result<LoadedModel, LoadError> {
     let mlmodel = MlModel::read_dir(dir)?;

@@ -54,10 +54,7 @@ pub fn load(
         .unwrap_or_else(|| "predict".to_owned());
     let method = Method::parse(&method_name)
         .ok_or_else(|| fail(format!("predict_fn {method_name:?} is not supported")))?;
-    let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let bytes = super::read_data(&path)?;
     let root = read_model(&bytes, flavor.serialization_format.as_deref()).map_err(&fail)?;
     let estimator = compile(&root, &fail)?;
     let output = estimator.output_info(method).ok_or_else(|| {

@@ -39,10 +39,7 @@ pub fn load(
     signature: Option<Signature>,
 ) -> Result<LoadedModel, LoadError> {
     let path = dir.join(&flavor.data);
-    let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let bytes = super::read_data(&path)?;
     let predictor =
         crate::xgboost::compile(&bytes, flavor.model_class.as_deref(), signature.as_ref())
             .map_err(|source| LoadError::Xgboost { path, source })?;

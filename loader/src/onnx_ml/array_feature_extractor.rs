@@ -8,7 +8,7 @@
 //! are computed from an empty batch (ArgMax over 0 rows feeding this op); ironflow selects
 //! nothing and answers an empty tensor, so a 0-row request gets a 0-row answer.
 
-use super::batch::wire_int64_inputs;
+use super::expansion::wire_op;
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
@@ -79,8 +79,7 @@ impl Expansion for ArrayFeatureExtractor {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        let inputs = wire_int64_inputs(prefix, model, inputs)?;
-        model.wire_node(prefix, self.clone(), &inputs)
+        wire_op(self.clone(), prefix, model, inputs)
     }
 }
 

@@ -2,7 +2,7 @@
 //! elsewhere, failing on NaN inputs as onnxruntime does
 //! (`onnxruntime/core/providers/cpu/ml/binarizer.cc`).
 
-use super::batch::wire_int64_inputs;
+use super::expansion::{elementwise_rules, wire_op};
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
@@ -56,11 +56,7 @@ impl Expansion for Binarizer {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 1)?;
-        s.equals(&inputs[0].datum_type, &outputs[0].datum_type)?;
-        s.equals(&inputs[0].shape, &outputs[0].shape)?;
-        Ok(())
+        elementwise_rules(s, inputs, outputs, None)
     }
 
     fn wire(
@@ -69,8 +65,7 @@ impl Expansion for Binarizer {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        let inputs = wire_int64_inputs(prefix, model, inputs)?;
-        model.wire_node(prefix, self.clone(), &inputs)
+        wire_op(self.clone(), prefix, model, inputs)
     }
 }
 

@@ -3,7 +3,7 @@
 //! are cut, shorter ones padded with zeros
 //! (`onnxruntime/core/providers/cpu/ml/feature_vectorizer.cc`).
 
-use super::batch::wire_int64_inputs;
+use super::expansion::wire_op;
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
@@ -98,8 +98,7 @@ impl Expansion for FeatureVectorizer {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        let inputs = wire_int64_inputs(prefix, model, inputs)?;
-        model.wire_node(prefix, self.clone(), &inputs)
+        wire_op(self.clone(), prefix, model, inputs)
     }
 }
 

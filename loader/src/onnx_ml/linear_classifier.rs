@@ -13,6 +13,7 @@
 //!
 //! `multi_class` does not change the computation in onnxruntime and is ignored here too.
 
+use super::expansion::classifier_rules;
 use super::labels::{first_max, ClassLabels};
 use super::linear::Affine;
 use super::post_transform::{logistic, probit, PostTransform};
@@ -98,22 +99,13 @@ impl Expansion for LinearClassifier {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 2)?;
-        s.equals(&outputs[0].datum_type, self.head.labels.datum_type())?;
-        s.equals(&outputs[1].datum_type, DatumType::F32)?;
-        s.equals(&outputs[0].rank, 1)?;
-        s.equals(&outputs[1].rank, 2)?;
-        s.equals(&outputs[1].shape[1], self.score_columns().to_dim())?;
-        s.equals(&outputs[0].shape[0], &outputs[1].shape[0])?;
-        s.given(&inputs[0].rank, move |s, rank| {
-            if rank == 1 {
-                s.equals(&outputs[0].shape[0], 1.to_dim())
-            } else {
-                s.equals(&outputs[0].shape[0], &inputs[0].shape[0])
-            }
-        })?;
-        Ok(())
+        classifier_rules(
+            s,
+            inputs,
+            outputs,
+            self.head.labels.datum_type(),
+            self.score_columns(),
+        )
     }
 
     fn wire(

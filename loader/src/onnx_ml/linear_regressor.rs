@@ -3,6 +3,7 @@
 //! onnxruntime does, which for a single target is PROBIT only
 //! (`onnxruntime/core/providers/cpu/ml/linearregressor.cc`, `ml_common.h`).
 
+use super::expansion::regressor_rules;
 use super::linear::Affine;
 use super::post_transform::{probit, PostTransform};
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
@@ -66,19 +67,7 @@ impl Expansion for LinearRegressor {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 1)?;
-        s.equals(&outputs[0].datum_type, DatumType::F32)?;
-        s.equals(&outputs[0].rank, 2)?;
-        s.equals(&outputs[0].shape[1], self.affine.targets.to_dim())?;
-        s.given(&inputs[0].rank, move |s, rank| {
-            if rank == 1 {
-                s.equals(&outputs[0].shape[0], 1.to_dim())
-            } else {
-                s.equals(&outputs[0].shape[0], &inputs[0].shape[0])
-            }
-        })?;
-        Ok(())
+        regressor_rules(s, inputs, outputs, self.affine.targets)
     }
 
     fn wire(

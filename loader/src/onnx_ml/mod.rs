@@ -15,6 +15,7 @@
 mod array_feature_extractor;
 mod batch;
 mod binarizer;
+mod expansion;
 mod feature_vectorizer;
 #[cfg(test)]
 mod fixture_tests;

@@ -3,7 +3,7 @@
 //! norm for `L2`, and leaves rows whose norm is 0 unchanged
 //! (`onnxruntime/core/providers/cpu/ml/normalizer.cc`). Inputs have rank 1 or 2; output is f32.
 
-use super::batch::wire_int64_inputs;
+use super::expansion::{elementwise_rules, wire_op};
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
@@ -164,11 +164,7 @@ impl Expansion for Normalizer {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 1)?;
-        s.equals(&outputs[0].datum_type, DatumType::F32)?;
-        s.equals(&inputs[0].shape, &outputs[0].shape)?;
-        Ok(())
+        elementwise_rules(s, inputs, outputs, Some(DatumType::F32))
     }
 
     fn wire(
@@ -177,8 +173,7 @@ impl Expansion for Normalizer {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        let inputs = wire_int64_inputs(prefix, model, inputs)?;
-        model.wire_node(prefix, self.clone(), &inputs)
+        wire_op(self.clone(), prefix, model, inputs)
     }
 }
 

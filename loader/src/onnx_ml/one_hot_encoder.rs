@@ -4,7 +4,7 @@
 //! gives a row of zeros, or an error when `zeros` is 0
 //! (`onnxruntime/core/providers/cpu/ml/onehotencoder.cc`).
 
-use super::batch::wire_int64_inputs;
+use super::expansion::wire_op;
 use std::collections::HashMap;
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::NodeProto;
@@ -115,8 +115,7 @@ impl Expansion for OneHotEncoder {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        let inputs = wire_int64_inputs(prefix, model, inputs)?;
-        model.wire_node(prefix, self.clone(), &inputs)
+        wire_op(self.clone(), prefix, model, inputs)
     }
 }
 

@@ -8,6 +8,7 @@
 //! cast; integer inputs are cast to float first, as C++ promotes them.
 
 use super::batch::wire_int64_inputs;
+use super::expansion::elementwise_rules;
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_core::ops::{cast::cast, math};
@@ -64,11 +65,7 @@ impl Expansion for Scaler {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 1)?;
-        s.equals(&outputs[0].datum_type, DatumType::F32)?;
-        s.equals(&inputs[0].shape, &outputs[0].shape)?;
-        Ok(())
+        elementwise_rules(s, inputs, outputs, Some(DatumType::F32))
     }
 
     fn wire(

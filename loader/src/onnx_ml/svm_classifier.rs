@@ -15,7 +15,8 @@
 //!   second class wins when its score passes 0.5 (all coefficients non-negative) or 0 (otherwise);
 //! - `post_transform` then applies to each row of two or more scores.
 
-use super::batch::{as_f32, batch_dim, is_numeric_input, rows_features, wire_int64_inputs};
+use super::batch::{as_f32, batch_dim, is_numeric_input, rows_features};
+use super::expansion::{classifier_rules, wire_op};
 use super::labels::{first_max, ClassLabels};
 use super::post_transform::{logistic, probit, PostTransform};
 use super::svm::{check_features, dot, Kernel};
@@ -367,22 +368,13 @@ impl Expansion for SvmClassifier {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 2)?;
-        s.equals(&outputs[0].datum_type, self.labels.datum_type())?;
-        s.equals(&outputs[1].datum_type, DatumType::F32)?;
-        s.equals(&outputs[0].rank, 1)?;
-        s.equals(&outputs[1].rank, 2)?;
-        s.equals(&outputs[1].shape[1], self.score_columns().to_dim())?;
-        s.equals(&outputs[0].shape[0], &outputs[1].shape[0])?;
-        s.given(&inputs[0].rank, move |s, rank| {
-            if rank == 1 {
-                s.equals(&outputs[0].shape[0], 1.to_dim())
-            } else {
-                s.equals(&outputs[0].shape[0], &inputs[0].shape[0])
-            }
-        })?;
-        Ok(())
+        classifier_rules(
+            s,
+            inputs,
+            outputs,
+            self.labels.datum_type(),
+            self.score_columns(),
+        )
     }
 
     fn wire(
@@ -391,8 +383,7 @@ impl Expansion for SvmClassifier {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        let inputs = wire_int64_inputs(prefix, model, inputs)?;
-        model.wire_node(prefix, self.clone(), &inputs)
+        wire_op(self.clone(), prefix, model, inputs)
     }
 }
 

@@ -6,7 +6,8 @@
 //! onnxruntime reads `post_transform` but never applies it to the regressor's output; neither
 //! does ironflow.
 
-use super::batch::{as_f32, batch_dim, is_numeric_input, rows_features, wire_int64_inputs};
+use super::batch::{as_f32, batch_dim, is_numeric_input, rows_features};
+use super::expansion::{regressor_rules, wire_op};
 use super::svm::{check_features, dot, Kernel};
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::NodeProto;
@@ -107,19 +108,7 @@ impl Expansion for SvmRegressor {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 1)?;
-        s.equals(&outputs[0].datum_type, DatumType::F32)?;
-        s.equals(&outputs[0].rank, 2)?;
-        s.equals(&outputs[0].shape[1], 1.to_dim())?;
-        s.given(&inputs[0].rank, move |s, rank| {
-            if rank == 1 {
-                s.equals(&outputs[0].shape[0], 1.to_dim())
-            } else {
-                s.equals(&outputs[0].shape[0], &inputs[0].shape[0])
-            }
-        })?;
-        Ok(())
+        regressor_rules(s, inputs, outputs, 1)
     }
 
     fn wire(
@@ -128,8 +117,7 @@ impl Expansion for SvmRegressor {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        let inputs = wire_int64_inputs(prefix, model, inputs)?;
-        model.wire_node(prefix, self.clone(), &inputs)
+        wire_op(self.clone(), prefix, model, inputs)
     }
 }
 

@@ -6,7 +6,7 @@
 //! represent: it decodes that `TypeProto` with no value, so the output fact stays unconstrained
 //! and the fact declared here is the one the model ends up with.
 
-use super::batch::wire_int64_inputs;
+use super::expansion::{elementwise_rules, wire_op};
 use super::labels::ClassLabels;
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::NodeProto;
@@ -47,11 +47,7 @@ impl Expansion for ZipMap {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 1)?;
-        s.equals(&outputs[0].datum_type, DatumType::F32)?;
-        s.equals(&inputs[0].shape, &outputs[0].shape)?;
-        Ok(())
+        elementwise_rules(s, inputs, outputs, Some(DatumType::F32))
     }
 
     fn wire(
@@ -60,8 +56,7 @@ impl Expansion for ZipMap {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        let inputs = wire_int64_inputs(prefix, model, inputs)?;
-        model.wire_node(prefix, self.clone(), &inputs)
+        wire_op(self.clone(), prefix, model, inputs)
     }
 }
 

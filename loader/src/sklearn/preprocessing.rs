@@ -98,14 +98,25 @@ fn n_features(inst: &Instance, n: Option<usize>, ctx: &Ctx<'_>) -> Result<usize,
 }
 
 fn standard_scaler(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
+    center_and_scale(inst, ctx, ("with_mean", "mean_"), ("with_std", "scale_"))
+}
+
+/// `(x - center) / scale`, each step kept only when its flag (default true) is set; `center` and
+/// `scale` name the flag and the fitted attribute (StandardScaler, RobustScaler).
+fn center_and_scale(
+    inst: &Instance,
+    ctx: &Ctx<'_>,
+    (center_flag, center): (&str, &str),
+    (scale_flag, scale): (&str, &str),
+) -> Result<Compiled, CompileError> {
     let mut n = None;
-    let sub = if obj::bool_or(inst, "with_mean", true) {
-        Affine::optional(inst, "mean_", ctx, &mut n)?
+    let sub = if obj::bool_or(inst, center_flag, true) {
+        Affine::optional(inst, center, ctx, &mut n)?
     } else {
         None
     };
-    let div = if obj::bool_or(inst, "with_std", true) {
-        Affine::optional(inst, "scale_", ctx, &mut n)?
+    let div = if obj::bool_or(inst, scale_flag, true) {
+        Affine::optional(inst, scale, ctx, &mut n)?
     } else {
         None
     };
@@ -155,24 +166,12 @@ fn max_abs_scaler(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileErr
 }
 
 fn robust_scaler(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
-    let mut n = None;
-    let sub = if obj::bool_or(inst, "with_centering", true) {
-        Affine::optional(inst, "center_", ctx, &mut n)?
-    } else {
-        None
-    };
-    let div = if obj::bool_or(inst, "with_scaling", true) {
-        Affine::optional(inst, "scale_", ctx, &mut n)?
-    } else {
-        None
-    };
-    let n = n_features(inst, n, ctx)?;
-    Ok(Compiled::Transformer(Box::new(Affine {
-        n,
-        sub,
-        div,
-        ..Affine::default()
-    })))
+    center_and_scale(
+        inst,
+        ctx,
+        ("with_centering", "center_"),
+        ("with_scaling", "scale_"),
+    )
 }
 
 /// Row norms.

@@ -7,6 +7,7 @@
 use ironflow_loader::NamedTensor;
 use serde_json::Value;
 
+use super::decode::datatype_and_shape;
 use super::raw::{raw_bytes, raw_tensor};
 use super::{
     decode_input, encode_output, DecodeError, Parameters, RequestInput, RequestOutput,
@@ -134,24 +135,8 @@ fn binary_tensor(
     input: &RequestInput,
     chunk: &[u8],
 ) -> Result<ironflow_loader::Tensor, DecodeError> {
-    let name = &input.name;
-    let datatype = input
-        .datatype
-        .parse()
-        .map_err(|source| DecodeError::Datatype {
-            name: name.clone(),
-            source,
-        })?;
-    let shape: Vec<usize> = input
-        .shape
-        .iter()
-        .map(|&d| usize::try_from(d))
-        .collect::<Result<_, _>>()
-        .map_err(|_| DecodeError::NegativeDimension {
-            name: name.clone(),
-            shape: input.shape.clone(),
-        })?;
-    raw_tensor(name, &input.shape, datatype, &shape, chunk)
+    let (datatype, shape) = datatype_and_shape(input)?;
+    raw_tensor(&input.name, &input.shape, datatype, &shape, chunk)
 }
 
 /// Which outputs go back as binary: those whose requested output sets `binary_data`, else all

@@ -55,8 +55,11 @@ pub enum DecodeError {
     },
 }
 
-/// Decodes one request input into a named tensor of its declared datatype and shape.
-pub fn decode_input(input: &RequestInput) -> Result<NamedTensor, DecodeError> {
+/// An input's declared datatype and shape, checked: a datatype the protocol defines and no
+/// negative dimension.
+pub(super) fn datatype_and_shape(
+    input: &RequestInput,
+) -> Result<(DataType, Vec<usize>), DecodeError> {
     let name = &input.name;
     let datatype: DataType = input
         .datatype
@@ -74,6 +77,13 @@ pub fn decode_input(input: &RequestInput) -> Result<NamedTensor, DecodeError> {
             name: name.clone(),
             shape: input.shape.clone(),
         })?;
+    Ok((datatype, shape))
+}
+
+/// Decodes one request input into a named tensor of its declared datatype and shape.
+pub fn decode_input(input: &RequestInput) -> Result<NamedTensor, DecodeError> {
+    let name = &input.name;
+    let (datatype, shape) = datatype_and_shape(input)?;
     let json = input
         .data
         .as_ref()

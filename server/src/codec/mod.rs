@@ -111,16 +111,20 @@ pub fn content_type(parameters: Option<&Parameters>) -> Option<&str> {
 }
 
 /// The transport-neutral decoding step every inference path (REST JSON, REST binary, gRPC) runs
-/// between reading its wire form and predicting: the MLflow params in the request parameters are
-/// checked against the signature's params schema ([`params`]), then the content types are applied
-/// ([`content_type`]).
+/// between reading its wire form and predicting, for the model `served`: the MLflow params in the
+/// request parameters are checked against its signature's params schema ([`params`]), then the
+/// content types are applied ([`content_type`]).
 pub fn prepare_inputs(
-    metadata: &crate::metadata::ModelMetadata,
-    params_schema: Option<&ironflow_loader::mlmodel::ParamsSchema>,
+    served: &crate::state::ServedModel,
     request_parameters: Option<&Parameters>,
     inputs: Vec<TaggedInput>,
 ) -> Result<Vec<ironflow_loader::NamedTensor>, crate::error::ServeError> {
-    let inputs = apply_content_types(metadata, request_parameters, inputs)?;
+    let params_schema = served
+        .model
+        .signature
+        .as_ref()
+        .and_then(|s| s.params.as_ref());
+    let inputs = apply_content_types(&served.metadata, request_parameters, inputs)?;
     params::enforce_params(params_schema, params::request_params(request_parameters))?;
     Ok(inputs)
 }

@@ -51,17 +51,7 @@ pub async fn infer(
     let raw = !request.raw_input_contents.is_empty();
     let request_parameters = convert::json_parameters(&request.parameters);
     let inputs = convert::decode_inputs(request.inputs, request.raw_input_contents)?;
-    let params_schema = served
-        .model
-        .signature
-        .as_ref()
-        .and_then(|s| s.params.as_ref());
-    let inputs = crate::codec::prepare_inputs(
-        &served.metadata,
-        params_schema,
-        Some(&request_parameters),
-        inputs,
-    )?;
+    let inputs = crate::codec::prepare_inputs(&served, Some(&request_parameters), inputs)?;
     let outputs = predict(state, &served, inputs).await?;
     let (outputs, raw_output_contents) = convert::encode_outputs(outputs, raw)?;
     Ok(ModelInferResponse {

@@ -29,6 +29,12 @@ async fn serve_corpus(case: &str) -> (TestServer, Value, Value) {
     )
 }
 
+/// The error message of the 400 answer `server` gives `request`.
+async fn rejected(server: &TestServer, request: &Value) -> String {
+    let (status, body) = server.infer(request).await;
+    error_400(status, &body)
+}
+
 /// The error message of a 400 answer, checking the status and body shape.
 fn error_400(status: u16, body: &Value) -> String {
     assert_eq!(status, 400, "{body}");
@@ -69,8 +75,7 @@ async fn default_content_types_come_from_the_signature() {
 async fn np_takes_exactly_one_input() {
     let (server, mut request, _) = serve_corpus(LOGREG).await;
     request["parameters"] = json!({"content_type": "np"});
-    let (status, body) = server.infer(&request).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &request).await;
     assert!(message.contains("content type np"), "{message}");
     assert!(message.contains("exactly one input"), "{message}");
     assert!(message.contains("has 4"), "{message}");
@@ -102,8 +107,7 @@ async fn pd_takes_one_column_per_input() {
     let (server, request, _) = serve_corpus(LOGREG).await;
     // The model's default is pd: a [N, 4] input is not a column.
     let matrix = json!({"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64", "data": [1, 2, 3, 4]}]});
-    let (status, body) = server.infer(&matrix).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &matrix).await;
     assert!(message.contains("content type pd"), "{message}");
     assert!(message.contains("\"x\""), "{message}");
     assert!(message.contains("[1, 4]"), "{message}");
@@ -112,8 +116,7 @@ async fn pd_takes_one_column_per_input() {
     let input = input_mut(&mut short, "petal_width_cm");
     input["shape"] = json!([2, 1]);
     input["data"] = json!([0.1, 0.2]);
-    let (status, body) = server.infer(&short).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &short).await;
     assert!(
         message.contains("\"petal_width_cm\" has 2 rows"),
         "{message}"
@@ -124,8 +127,7 @@ async fn pd_takes_one_column_per_input() {
 async fn unknown_content_types_are_named() {
     let (server, mut request, _) = serve_corpus(LOGREG).await;
     request["parameters"] = json!({"content_type": "parquet"});
-    let (status, body) = server.infer(&request).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &request).await;
     assert!(
         message.contains("unknown content type \"parquet\""),
         "{message}"
@@ -133,15 +135,13 @@ async fn unknown_content_types_are_named() {
 
     let mut request = read_json(&corpus(LOGREG).join("request.json"));
     input_mut(&mut request, "sepal_width_cm")["parameters"] = json!({"content_type": "arrow"});
-    let (status, body) = server.infer(&request).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &request).await;
     assert!(message.contains("\"arrow\""), "{message}");
     assert!(message.contains("input \"sepal_width_cm\""), "{message}");
 
     // base64 describes inputs, not requests.
     request["parameters"] = json!({"content_type": "base64"});
-    let (status, body) = server.infer(&request).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &request).await;
     assert!(message.contains("applies to inputs"), "{message}");
 }
 
@@ -149,8 +149,7 @@ async fn unknown_content_types_are_named() {
 async fn str_needs_bytes() {
     let (server, mut request, _) = serve_corpus(LOGREG).await;
     input_mut(&mut request, "sepal_width_cm")["parameters"] = json!({"content_type": "str"});
-    let (status, body) = server.infer(&request).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &request).await;
     assert!(
         message.contains(
             "\"sepal_width_cm\" has content type str, which needs datatype BYTES, not FP64"
@@ -161,8 +160,7 @@ async fn str_needs_bytes() {
     // As a request content type, str decodes exactly one input.
     let mut request = read_json(&corpus(LOGREG).join("request.json"));
     request["parameters"] = json!({"content_type": "str"});
-    let (status, body) = server.infer(&request).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &request).await;
     assert!(
         message.contains(
             "content type str decodes a request of exactly one input, but the request has 4"
@@ -212,8 +210,7 @@ async fn base64_decodes_or_keeps_the_raw_value() {
     let city = input_mut(&mut binary, "city");
     city["data"][0] = json!("/w==");
     city["parameters"] = json!({"content_type": "base64"});
-    let (status, body) = server.infer(&binary).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &binary).await;
     assert!(
         message.contains("input \"city\" (base64): element 0"),
         "{message}"
@@ -241,10 +238,7 @@ async fn datetime_and_pd_json_elements_are_validated() {
 
     let mut bad_dates = dates.clone();
     bad_dates[3] = "2024-02-30".into();
-    let (status, body) = server
-        .infer(&with_promo(json!(bad_dates), "datetime"))
-        .await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &with_promo(json!(bad_dates), "datetime")).await;
     assert!(
         message.contains("input \"promo_code\" (datetime): element 3 \"2024-02-30\""),
         "{message}"
@@ -255,8 +249,7 @@ async fn datetime_and_pd_json_elements_are_validated() {
     assert_eq!(status, 200, "{body}");
     let mut bad_docs = docs;
     bad_docs[5] = "{not json".into();
-    let (status, body) = server.infer(&with_promo(json!(bad_docs), "pd_json")).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &with_promo(json!(bad_docs), "pd_json")).await;
     assert!(
         message.contains("input \"promo_code\" (pd_json): element 5"),
         "{message}"
@@ -285,20 +278,17 @@ async fn params_are_checked_against_the_params_schema() {
     let (status, body) = server.infer(&with(json!({"unknown": [1, 2]}))).await;
     assert_eq!(status, 200, "{body}");
     // long takes an int, not a float; a list param takes a list.
-    let (status, body) = server.infer(&with(json!({"k": 1.5}))).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &with(json!({"k": 1.5}))).await;
     assert!(
         message.contains("param \"k\" must be of type long, got 1.5"),
         "{message}"
     );
-    let (status, body) = server.infer(&with(json!({"tags": "a"}))).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &with(json!({"tags": "a"}))).await;
     assert!(
         message.contains("param \"tags\" must be a list"),
         "{message}"
     );
-    let (status, body) = server.infer(&with(json!({"alpha": "high"}))).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &with(json!({"alpha": "high"}))).await;
     assert!(
         message.contains("param \"alpha\" must be of type double"),
         "{message}"
@@ -346,8 +336,7 @@ async fn column_rules_follow_mlflow() {
     // Missing required column: 400 naming it.
     let mut missing = request.clone();
     remove_input(&mut missing, "petal_width_cm");
-    let (status, body) = server.infer(&missing).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &missing).await;
     assert!(message.contains("\"petal_width_cm\""), "{message}");
 
     // Extra column dropped; columns reordered to the signature.
@@ -374,8 +363,7 @@ async fn column_rules_follow_mlflow() {
     let input = input_mut(&mut int64, "petal_width_cm");
     input["datatype"] = json!("INT64");
     input["data"] = json!(vec![2; 12]);
-    let (status, body) = server.infer(&int64).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &int64).await;
     assert!(
         message.contains("\"petal_width_cm\" has datatype INT64, but the model takes FP64"),
         "{message}"
@@ -392,8 +380,7 @@ async fn column_rules_follow_mlflow() {
     // Float into a long column fails.
     let mut float_age = request;
     input_mut(&mut float_age, "age")["datatype"] = json!("FP64");
-    let (status, body) = server.infer(&float_age).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &float_age).await;
     assert!(message.contains("\"age\" has datatype FP64"), "{message}");
 }
 
@@ -405,8 +392,7 @@ async fn float_and_integer_columns_follow_mlflow() {
     // FP64 into a float column fails (mlflow: "Can not safely convert float64 to float32").
     let mut fp64 = request.clone();
     input_mut(&mut fp64, "x_float")["datatype"] = json!("FP64");
-    let (status, body) = server.infer(&fp64).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &fp64).await;
     assert!(
         message.contains("\"x_float\" has datatype FP64, but the model takes FP32"),
         "{message}"
@@ -414,8 +400,7 @@ async fn float_and_integer_columns_follow_mlflow() {
     // Float into an integer column fails.
     let mut float_int = request.clone();
     input_mut(&mut float_int, "x_int")["datatype"] = json!("FP32");
-    let (status, body) = server.infer(&float_int).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &float_int).await;
     assert!(message.contains("\"x_int\" has datatype FP32"), "{message}");
     // INT16 into an integer column, INT32 into a double column: both upcasts pass.
     let mut upcasts = request;
@@ -434,8 +419,7 @@ async fn tensor_dtypes_must_match_exactly() {
     assert_eq!(status, 200, "{body}");
     compare_outputs(&body, &expected).expect("fp32");
     request["inputs"][0]["datatype"] = json!("FP64");
-    let (status, body) = server.infer(&request).await;
-    let message = error_400(status, &body);
+    let message = rejected(&server, &request).await;
     assert!(
         message.contains("\"float_input\" has datatype FP64, but the model takes FP32"),
         "{message}"
@@ -455,48 +439,21 @@ mod grpc {
 
     use std::collections::HashMap;
 
-    use clap::Parser;
-    use ironflow_proto::inference::grpc_inference_service_client::GrpcInferenceServiceClient;
     use ironflow_proto::inference::infer_parameter::ParameterChoice;
-    use ironflow_proto::inference::model_infer_request::InferInputTensor;
     use ironflow_proto::inference::{InferParameter, InferTensorContents, ModelInferRequest};
-    use ironflow_server::config::{Cli, Command};
-    use tokio::sync::oneshot;
-    use tonic::transport::Channel;
     use tonic::Code;
 
     use super::*;
+    use crate::harness::{proto_request, serve_args, GrpcServer};
 
-    async fn start(model_dir: &Path) -> (GrpcInferenceServiceClient<Channel>, oneshot::Sender<()>) {
-        let cli = Cli::try_parse_from([
-            "ironflow".as_ref(),
-            "serve".as_ref(),
+    /// Serves the model at `model_dir` over gRPC as `m`.
+    async fn start(model_dir: &Path) -> GrpcServer {
+        GrpcServer::start(&serve_args(&[
             model_dir.as_os_str(),
             "--name".as_ref(),
             "m".as_ref(),
-        ])
-        .expect("arguments");
-        let Command::Serve(args) = cli.command;
-        let state = ironflow_server::load_state(&args).await.expect("load");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(ironflow_server::grpc::serve_grpc_on(
-            listener,
-            state,
-            args.grpc_max_message_bytes,
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        let channel = Channel::from_shared(format!("http://{addr}"))
-            .expect("uri")
-            .connect()
-            .await
-            .expect("connect");
-        (GrpcInferenceServiceClient::new(channel), stop)
+        ]))
+        .await
     }
 
     fn string(s: &str) -> InferParameter {
@@ -505,54 +462,16 @@ mod grpc {
         }
     }
 
-    /// The JSON corpus request as protobuf (FP64, INT64, BYTES and BOOL inputs).
+    /// The JSON corpus request as protobuf, to the model `m`.
     fn to_proto(request: &Value) -> ModelInferRequest {
-        let inputs = request["inputs"]
-            .as_array()
-            .expect("inputs")
-            .iter()
-            .map(|i| {
-                let data = i["data"].as_array().expect("data");
-                let mut contents = InferTensorContents::default();
-                match i["datatype"].as_str().expect("datatype") {
-                    "FP64" => {
-                        contents.fp64_contents = data.iter().filter_map(Value::as_f64).collect()
-                    }
-                    "INT64" => {
-                        contents.int64_contents = data.iter().filter_map(Value::as_i64).collect()
-                    }
-                    "BOOL" => {
-                        contents.bool_contents = data.iter().filter_map(Value::as_bool).collect()
-                    }
-                    "BYTES" => {
-                        contents.bytes_contents = data
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .map(|s| s.as_bytes().to_vec())
-                            .collect()
-                    }
-                    other => panic!("datatype {other}"),
-                }
-                InferInputTensor {
-                    name: i["name"].as_str().expect("name").to_owned(),
-                    datatype: i["datatype"].as_str().expect("datatype").to_owned(),
-                    shape: serde_json::from_value(i["shape"].clone()).expect("shape"),
-                    parameters: HashMap::new(),
-                    contents: Some(contents),
-                }
-            })
-            .collect();
-        ModelInferRequest {
-            model_name: "m".into(),
-            inputs,
-            ..Default::default()
-        }
+        proto_request("m", request)
     }
 
     #[tokio::test]
     async fn grpc_applies_the_same_rules() {
         let dir = corpus(OPTIONAL);
-        let (mut client, _stop) = start(&dir.join("model")).await;
+        let server = start(&dir.join("model")).await;
+        let mut client = server.client.clone();
         let request = read_json(&dir.join("request.json"));
         let ok = client.model_infer(to_proto(&request)).await.expect("infer");
         let label = &ok.into_inner().outputs[0];
@@ -600,50 +519,12 @@ mod grpc {
     #[tokio::test]
     async fn grpc_checks_params() {
         let dir = enforcement_model();
-        let (mut client, _stop) = start(&dir.join("model")).await;
+        let server = start(&dir.join("model")).await;
+        let mut client = server.client.clone();
         let request = read_json(&dir.join("request.json"));
-        let build = |k: InferParameter| {
-            let inputs = request["inputs"]
-                .as_array()
-                .expect("inputs")
-                .iter()
-                .map(|i| {
-                    let data = i["data"].as_array().expect("data");
-                    let mut contents = InferTensorContents::default();
-                    match i["datatype"].as_str().expect("datatype") {
-                        "FP32" => {
-                            contents.fp32_contents = data
-                                .iter()
-                                .filter_map(Value::as_f64)
-                                .map(|v| v as f32)
-                                .collect()
-                        }
-                        "INT32" => {
-                            contents.int_contents = data
-                                .iter()
-                                .filter_map(Value::as_i64)
-                                .map(|v| v as i32)
-                                .collect()
-                        }
-                        _ => {
-                            contents.fp64_contents = data.iter().filter_map(Value::as_f64).collect()
-                        }
-                    }
-                    InferInputTensor {
-                        name: i["name"].as_str().expect("name").to_owned(),
-                        datatype: i["datatype"].as_str().expect("datatype").to_owned(),
-                        shape: vec![3, 1],
-                        parameters: HashMap::new(),
-                        contents: Some(contents),
-                    }
-                })
-                .collect();
-            ModelInferRequest {
-                model_name: "m".into(),
-                inputs,
-                parameters: HashMap::from([("k".to_owned(), k)]),
-                ..Default::default()
-            }
+        let build = |k: InferParameter| ModelInferRequest {
+            parameters: HashMap::from([("k".to_owned(), k)]),
+            ..to_proto(&request)
         };
         let int = InferParameter {
             parameter_choice: Some(ParameterChoice::Int64Param(5)),

@@ -2,147 +2,64 @@
 
 use std::path::Path;
 
-use clap::Parser;
 use ironflow_proto::health::health_check_response::ServingStatus;
 use ironflow_proto::health::health_client::HealthClient;
 use ironflow_proto::health::HealthCheckRequest;
-use ironflow_proto::inference::grpc_inference_service_client::GrpcInferenceServiceClient;
 use ironflow_proto::inference::infer_parameter::ParameterChoice;
-use ironflow_proto::inference::model_infer_request::InferInputTensor;
 use ironflow_proto::inference::model_infer_response::InferOutputTensor;
 use ironflow_proto::inference::{
-    InferParameter, InferTensorContents, ModelInferRequest, ModelInferResponse,
-    ModelMetadataRequest, ModelReadyRequest, RepositoryIndexRequest, ServerLiveRequest,
-    ServerMetadataRequest, ServerReadyRequest,
+    InferParameter, ModelInferRequest, ModelInferResponse, ModelMetadataRequest, ModelReadyRequest,
+    RepositoryIndexRequest, ServerLiveRequest, ServerMetadataRequest, ServerReadyRequest,
 };
-use ironflow_server::config::{Cli, Command};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
-use tonic::transport::Channel;
 use tonic::Code;
 
-use crate::harness::{compare_outputs, corpus, read_json};
+use crate::harness::{compare_outputs, corpus, proto_request, read_json, serve_args, GrpcServer};
 
 const TWO_INPUTS: &str = "onnx-two-inputs-two-outputs-new";
 const LOGREG: &str = "sk-logreg-multiclass-new";
 
-/// A gRPC server on `127.0.0.1:0`; stops when dropped.
-struct GrpcServer {
-    client: GrpcInferenceServiceClient<Channel>,
-    channel: Channel,
-    _stop: oneshot::Sender<()>,
-}
-
-impl GrpcServer {
-    async fn start(model_dir: &Path, name: &str) -> Self {
-        // Parsed like the command line, so every other option keeps its default.
-        let cli = Cli::try_parse_from([
-            "ironflow".as_ref(),
-            "serve".as_ref(),
-            model_dir.as_os_str(),
-            "--name".as_ref(),
-            name.as_ref(),
-            "--inference-threads".as_ref(),
-            "2".as_ref(),
-        ])
-        .expect("arguments");
-        let Command::Serve(args) = cli.command;
-        let state = ironflow_server::load_state(&args).await.expect("load");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(ironflow_server::grpc::serve_grpc_on(
-            listener,
-            state,
-            args.grpc_max_message_bytes,
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        let channel = Channel::from_shared(format!("http://{addr}"))
-            .expect("uri")
-            .connect()
-            .await
-            .expect("connect");
-        Self {
-            client: GrpcInferenceServiceClient::new(channel.clone())
-                .max_decoding_message_size(64 * 1024 * 1024),
-            channel,
-            _stop: stop,
-        }
-    }
-}
-
-fn flatten(v: &Value, out: &mut Vec<Value>) {
-    match v {
-        Value::Array(items) => items.iter().for_each(|i| flatten(i, out)),
-        other => out.push(other.clone()),
-    }
-}
-
-fn numbers(data: &Value) -> Vec<f64> {
-    let mut flat = vec![];
-    flatten(data, &mut flat);
-    flat.iter()
-        .map(|v| v.as_f64().expect("numeric data"))
-        .collect()
+/// Serves the model at `model_dir` over gRPC under `name`, with two inference threads.
+async fn start(model_dir: &Path, name: &str) -> GrpcServer {
+    GrpcServer::start(&serve_args(&[
+        model_dir.as_os_str(),
+        "--name".as_ref(),
+        name.as_ref(),
+        "--inference-threads".as_ref(),
+        "2".as_ref(),
+    ]))
+    .await
 }
 
 /// A `request.json` as a gRPC request, in typed `contents` or in `raw_input_contents`.
 fn grpc_request(model: &str, request: &Value, raw: bool) -> ModelInferRequest {
     let mut out = ModelInferRequest {
-        model_name: model.to_owned(),
         id: "grpc-1".to_owned(),
-        ..Default::default()
+        ..proto_request(model, request)
     };
-    for input in request["inputs"].as_array().expect("inputs") {
-        let datatype = input["datatype"].as_str().expect("datatype").to_owned();
-        let values = numbers(&input["data"]);
-        let mut contents = InferTensorContents::default();
-        let bytes: Vec<u8> = match datatype.as_str() {
-            "FP32" => {
-                contents.fp32_contents = values.iter().map(|&v| v as f32).collect();
-                contents
+    if raw {
+        for input in &mut out.inputs {
+            let contents = input.contents.take().expect("contents");
+            let bytes: Vec<u8> = match input.datatype.as_str() {
+                "FP32" => contents
                     .fp32_contents
                     .iter()
                     .flat_map(|v| v.to_le_bytes())
-                    .collect()
-            }
-            "FP64" => {
-                contents.fp64_contents = values;
-                contents
+                    .collect(),
+                "FP64" => contents
                     .fp64_contents
                     .iter()
                     .flat_map(|v| v.to_le_bytes())
-                    .collect()
-            }
-            "INT64" => {
-                contents.int64_contents = values.iter().map(|&v| v as i64).collect();
-                contents
+                    .collect(),
+                "INT64" => contents
                     .int64_contents
                     .iter()
                     .flat_map(|v| v.to_le_bytes())
-                    .collect()
-            }
-            other => panic!("test helper does not handle {other}"),
-        };
-        if raw {
+                    .collect(),
+                other => panic!("test helper does not handle {other}"),
+            };
             out.raw_input_contents.push(bytes);
         }
-        out.inputs.push(InferInputTensor {
-            name: input["name"].as_str().expect("name").to_owned(),
-            datatype,
-            shape: input["shape"]
-                .as_array()
-                .expect("shape")
-                .iter()
-                .map(|d| d.as_i64().expect("dim"))
-                .collect(),
-            parameters: Default::default(),
-            contents: (!raw).then_some(contents),
-        });
     }
     out
 }
@@ -202,7 +119,7 @@ fn string_param(p: &InferParameter) -> &str {
 
 async fn check_case(case: &str, raw: bool) {
     let dir = corpus(case);
-    let mut server = GrpcServer::start(&dir.join("model"), case).await;
+    let mut server = start(&dir.join("model"), case).await;
     let request = grpc_request(case, &read_json(&dir.join("request.json")), raw);
     let response = server
         .client
@@ -234,7 +151,7 @@ async fn raw_contents_in_give_raw_contents_out() {
 
 #[tokio::test]
 async fn health_readiness_and_metadata() {
-    let mut server = GrpcServer::start(&corpus(LOGREG).join("model"), "iris").await;
+    let mut server = start(&corpus(LOGREG).join("model"), "iris").await;
     let c = &mut server.client;
     assert!(
         c.server_live(ServerLiveRequest {})
@@ -324,7 +241,7 @@ async fn health_readiness_and_metadata() {
 #[tokio::test]
 async fn stream_infer_answers_each_request_in_order() {
     let dir = corpus(LOGREG);
-    let mut server = GrpcServer::start(&dir.join("model"), LOGREG).await;
+    let mut server = start(&dir.join("model"), LOGREG).await;
     let request = grpc_request(LOGREG, &read_json(&dir.join("request.json")), false);
     let requests: Vec<ModelInferRequest> = (0..3)
         .map(|i| ModelInferRequest {
@@ -350,7 +267,7 @@ async fn stream_infer_answers_each_request_in_order() {
 #[tokio::test]
 async fn errors_map_to_grpc_statuses_and_the_server_keeps_serving() {
     let dir = corpus(TWO_INPUTS);
-    let mut server = GrpcServer::start(&dir.join("model"), TWO_INPUTS).await;
+    let mut server = start(&dir.join("model"), TWO_INPUTS).await;
     let good = grpc_request(TWO_INPUTS, &read_json(&dir.join("request.json")), false);
 
     let mut unknown_input = good.clone();

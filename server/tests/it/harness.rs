@@ -1,10 +1,17 @@
-//! Starting a server in-process on `127.0.0.1:0` and reading fixtures.
+//! Starting a server in-process on `127.0.0.1:0` (REST or gRPC) and reading fixtures.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use ironflow_server::config::ServeArgs;
+use clap::Parser;
+use ironflow_proto::inference::grpc_inference_service_client::GrpcInferenceServiceClient;
+use ironflow_proto::inference::model_infer_request::InferInputTensor;
+use ironflow_proto::inference::{InferTensorContents, ModelInferRequest};
+use ironflow_server::config::{Cli, Command, ServeArgs};
+use ironflow_server::state::AppState;
 use serde_json::Value;
 use tokio::sync::oneshot;
+use tonic::transport::Channel;
 
 /// The repository's own fixture models (`examples/models/<case>`).
 pub fn example(case: &str) -> PathBuf {
@@ -82,6 +89,11 @@ impl TestServer {
         let state = ironflow_server::load_state(&args)
             .await
             .map_err(|e| format!("{}: {e:#}", model_dir.display()))?;
+        Ok(Self::serve(state, name).await)
+    }
+
+    /// Serves an already built `state` over REST; `name` is the model [`TestServer::infer`] posts to.
+    pub async fn serve(state: AppState, name: &str) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -90,12 +102,12 @@ impl TestServer {
         tokio::spawn(ironflow_server::serve_on(listener, state, async {
             let _ = stopped.await;
         }));
-        Ok(Self {
+        Self {
             base,
             name: name.to_owned(),
             stop: Some(stop),
             client: reqwest::Client::new(),
-        })
+        }
     }
 
     /// GET a path; returns status and body text.
@@ -140,7 +152,112 @@ impl Drop for TestServer {
     }
 }
 
-fn flatten(v: &Value, out: &mut Vec<Value>) {
+/// `ironflow serve <args>` parsed as the command line parses it, so every option not named keeps
+/// its default.
+pub fn serve_args(args: &[&OsStr]) -> ServeArgs {
+    let argv = [OsStr::new("ironflow"), OsStr::new("serve")]
+        .into_iter()
+        .chain(args.iter().copied());
+    let Command::Serve(args) = Cli::try_parse_from(argv).expect("arguments").command;
+    args
+}
+
+/// A gRPC server on `127.0.0.1:0` with a connected client; stops when dropped.
+pub struct GrpcServer {
+    /// The inference client (accepts answers up to 64 MiB).
+    pub client: GrpcInferenceServiceClient<Channel>,
+    /// The connection, for other services (health).
+    pub channel: Channel,
+    _stop: oneshot::Sender<()>,
+}
+
+impl GrpcServer {
+    /// Loads what `args` names and serves it over gRPC.
+    pub async fn start(args: &ServeArgs) -> Self {
+        let state = ironflow_server::load_state(args).await.expect("load");
+        Self::serve(state, args.grpc_max_message_bytes).await
+    }
+
+    /// Serves an already built `state` over gRPC.
+    pub async fn serve(state: AppState, max_message_bytes: usize) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(ironflow_server::grpc::serve_grpc_on(
+            listener,
+            state,
+            max_message_bytes,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let channel = Channel::from_shared(format!("http://{addr}"))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect");
+        Self {
+            client: GrpcInferenceServiceClient::new(channel.clone())
+                .max_decoding_message_size(64 * 1024 * 1024),
+            channel,
+            _stop: stop,
+        }
+    }
+}
+
+/// The inputs of a JSON `request.json` as a gRPC request to `model`, in typed `contents` (FP32,
+/// FP64, INT32, INT64, BOOL and BYTES); the request's own parameters are not carried over.
+pub fn proto_request(model: &str, request: &Value) -> ModelInferRequest {
+    let inputs = request["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(|input| {
+            let datatype = input["datatype"].as_str().expect("datatype");
+            let mut data = vec![];
+            flatten(&input["data"], &mut data);
+            let data = data.iter();
+            let mut contents = InferTensorContents::default();
+            match datatype {
+                "FP32" => {
+                    contents.fp32_contents =
+                        data.filter_map(Value::as_f64).map(|v| v as f32).collect()
+                }
+                "FP64" => contents.fp64_contents = data.filter_map(Value::as_f64).collect(),
+                "INT32" => {
+                    contents.int_contents =
+                        data.filter_map(Value::as_i64).map(|v| v as i32).collect()
+                }
+                "INT64" => contents.int64_contents = data.filter_map(Value::as_i64).collect(),
+                "BOOL" => contents.bool_contents = data.filter_map(Value::as_bool).collect(),
+                "BYTES" => {
+                    contents.bytes_contents = data
+                        .filter_map(Value::as_str)
+                        .map(|s| s.as_bytes().to_vec())
+                        .collect()
+                }
+                other => panic!("test helper does not handle {other}"),
+            }
+            InferInputTensor {
+                name: input["name"].as_str().expect("name").to_owned(),
+                datatype: datatype.to_owned(),
+                shape: serde_json::from_value(input["shape"].clone()).expect("shape"),
+                parameters: Default::default(),
+                contents: Some(contents),
+            }
+        })
+        .collect();
+    ModelInferRequest {
+        model_name: model.to_owned(),
+        inputs,
+        ..Default::default()
+    }
+}
+
+/// Appends the leaves of a nested JSON array to `out`, in order.
+pub fn flatten(v: &Value, out: &mut Vec<Value>) {
     match v {
         Value::Array(items) => items.iter().for_each(|i| flatten(i, out)),
         other => out.push(other.clone()),

@@ -1,7 +1,9 @@
 //! Integration tests: the real server on an ephemeral loopback port, driven over HTTP.
 
 mod batching;
+mod binary;
 mod cli;
+mod codecs;
 mod conformance;
 mod errors;
 mod grpc;
@@ -9,10 +11,9 @@ mod harness;
 mod invocations;
 mod manifests;
 mod metrics;
+mod openapi;
+mod process;
 mod protocol;
 mod repository;
 mod shutdown;
 mod sources;
-mod binary;
-mod codecs;
-mod openapi;

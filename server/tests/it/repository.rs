@@ -9,17 +9,16 @@ use ironflow_proto::health::health_check_response::ServingStatus;
 use ironflow_proto::health::health_client::HealthClient;
 use ironflow_proto::health::HealthCheckRequest;
 use ironflow_proto::inference::grpc_inference_service_client::GrpcInferenceServiceClient;
-use ironflow_proto::inference::model_infer_request::InferInputTensor;
 use ironflow_proto::inference::{
-    InferTensorContents, ModelInferRequest, ModelReadyRequest, RepositoryIndexRequest,
-    RepositoryModelLoadRequest, RepositoryModelUnloadRequest, ServerReadyRequest,
+    ModelInferRequest, ModelReadyRequest, RepositoryIndexRequest, RepositoryModelLoadRequest,
+    RepositoryModelUnloadRequest, ServerReadyRequest,
 };
 use serde_json::{json, Value};
 use tonic::transport::Channel;
 use tonic::Code;
 
 use crate::harness::{
-    compare_outputs, corpus, example, read_json, serve_args, GrpcServer, TestServer,
+    compare_outputs, corpus, example, proto_request, read_json, serve_args, GrpcServer, TestServer,
 };
 
 /// `iris` (model-settings.json, version 1, an ONNX model), `logreg` (a bare sklearn MLflow
@@ -335,27 +334,7 @@ async fn readiness_waits_for_the_startup_models() {
 
 /// The iris `request.json` as a gRPC request.
 fn grpc_iris_request() -> ModelInferRequest {
-    let request = iris_request();
-    let input = &request["inputs"][0];
-    ModelInferRequest {
-        model_name: "iris".to_owned(),
-        inputs: vec![InferInputTensor {
-            name: input["name"].as_str().expect("name").to_owned(),
-            datatype: "FP32".to_owned(),
-            shape: vec![10, 4],
-            contents: Some(InferTensorContents {
-                fp32_contents: input["data"]
-                    .as_array()
-                    .expect("data")
-                    .iter()
-                    .map(|v| v.as_f64().expect("number") as f32)
-                    .collect(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
+    proto_request("iris", &iris_request())
 }
 
 async fn grpc_index(

@@ -2,21 +2,13 @@
 //! requests, new ones included, are still answered during `--shutdown-delay`; requests in
 //! flight when the server stops accepting complete; the process exits 0.
 
-use std::io::Read;
-use std::net::TcpListener;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::harness::{example, read_json};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+use crate::process::{serve_on_free_ports, sigterm, wait_for_200, wait_with_stderr};
 
 /// The iris request with its rows repeated, so each request takes a while to decode and run.
 fn big_request() -> String {
@@ -32,24 +24,11 @@ fn big_request() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_flips_readiness_keeps_serving_then_drains_and_exits_0() {
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ironflow"))
+    let (mut command, port) = serve_on_free_ports(&example("iris-logreg-onnx").join("model"));
+    let mut child = command
         .args([
-            "serve",
-            example("iris-logreg-onnx")
-                .join("model")
-                .to_str()
-                .expect("utf8"),
             "--name",
             "iris",
-            "--host",
-            "127.0.0.1",
-            "--http-port",
-            &port.to_string(),
-            "--grpc-port",
-            &free_port().to_string(),
-            "--metrics-port",
-            &free_port().to_string(),
             // Long enough that the requests below overlap it however slow the machine is.
             "--shutdown-delay",
             "3",
@@ -65,16 +44,11 @@ async fn sigterm_flips_readiness_keeps_serving_then_drains_and_exits_0() {
         .pool_max_idle_per_host(0)
         .build()
         .expect("client");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client.get(format!("{base}/v2/health/ready")).send().await {
-            if r.status() == 200 {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "server not ready in 60s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    tokio::task::spawn_blocking(move || {
+        wait_for_200(port, "/v2/health/ready", Duration::from_secs(60))
+    })
+    .await
+    .expect("ready");
 
     // A stream of slow requests, running until the server stops accepting connections.
     let body = big_request();
@@ -108,12 +82,7 @@ async fn sigterm_flips_readiness_keeps_serving_then_drains_and_exits_0() {
     };
     // Let a few requests through, then SIGTERM.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill")
-        .success());
+    sigterm(&child);
 
     // Readiness goes 400 while the server still answers.
     let mut saw_not_ready = false;
@@ -139,20 +108,9 @@ async fn sigterm_flips_readiness_keeps_serving_then_drains_and_exits_0() {
 
     let answered = stream.await.expect("every answered request got 200");
     assert!(answered > 0);
-    let status = tokio::task::spawn_blocking(move || {
-        let status = child.wait().expect("wait");
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .expect("stderr")
-            .read_to_string(&mut stderr)
-            .expect("read");
-        (status, stderr)
-    })
-    .await
-    .expect("wait task");
-    let (status, stderr) = status;
+    let (status, stderr) = tokio::task::spawn_blocking(move || wait_with_stderr(&mut child))
+        .await
+        .expect("wait task");
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("readiness is false"), "{stderr}");
     assert!(

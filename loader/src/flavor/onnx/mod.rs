@@ -49,10 +49,7 @@ pub fn load(
         path: path.clone(),
         message,
     };
-    let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let bytes = crate::flavor::read_data(&path)?;
     let mut onnx = tract_onnx::onnx();
     onnx.provider = Arc::new(FopenDataResolver);
     crate::onnx_ml::register(&mut onnx.op_register);
