@@ -70,6 +70,11 @@ pub enum BinaryError {
     /// A raw binary request the model cannot take.
     #[error("raw binary request (Inference-Header-Content-Length: 0): {0}")]
     Raw(String),
+    /// Binary outputs were asked of a Server-Sent Events stream.
+    #[error(
+        "binary outputs cannot travel in an event stream (infer_stream, generate_stream): ask for JSON outputs"
+    )]
+    StreamedBinary,
 }
 
 /// Decodes a request's inputs: JSON `data`, or a chunk of `binary` for inputs that set

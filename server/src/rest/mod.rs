@@ -9,6 +9,7 @@ pub mod mlflow_input;
 mod models;
 mod openapi;
 pub mod repository;
+mod stream;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
@@ -44,7 +45,35 @@ pub fn router(state: AppState) -> Router {
             "/v2/models/{name}/versions/{version}/infer",
             post(cloudevents::version_infer),
         )
+        .route("/v2/models/{name}/generate", post(cloudevents::infer))
+        .route(
+            "/v2/models/{name}/versions/{version}/generate",
+            post(cloudevents::version_infer),
+        )
+        .route("/v2/models/{name}/infer_stream", post(stream::infer_stream))
+        .route(
+            "/v2/models/{name}/generate_stream",
+            post(stream::infer_stream),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/infer_stream",
+            post(stream::version_infer_stream),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/generate_stream",
+            post(stream::version_infer_stream),
+        )
+        .route("/v2/docs", get(openapi::docs))
         .route("/v2/docs/dataplane.json", get(openapi::dataplane))
+        .route("/v2/models/{name}/docs", get(openapi::docs))
+        .route(
+            "/v2/models/{name}/docs/dataplane.json",
+            get(openapi::dataplane),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/docs/dataplane.json",
+            get(openapi::dataplane),
+        )
         .route("/v2/repository/index", post(repository::index))
         .route("/v2/repository/models/{name}/load", post(repository::load))
         .route(

@@ -17,3 +17,4 @@ mod protocol;
 mod repository;
 mod shutdown;
 mod sources;
+mod stream;
