@@ -4,13 +4,18 @@
 //! 10,000 rows, for one corpus model per family: linear, forest, boosted trees, MLP (ONNX) and a
 //! pipeline with a string one-hot. Bodies are the case's `request.json` with its rows cycled,
 //! built outside the timed loop.
+//!
+//! `baseline_predict` times `predict` alone on `shared/baselines/make_models.py`'s `bc_rf`
+//! (RandomForest, 100 trees) and `onnx_mlp`, for issue 5's compute targets, when those models
+//! exist (`BASELINE_MODELS`, default `/work/baseline-models`); `python/time_baselines.py` times
+//! scikit-learn and onnxruntime on the same rows.
 
 use std::time::Duration;
 
 use criterion::{
-    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+    criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use ironflow_benches::corpus_case;
+use ironflow_benches::{corpus_case, read_request};
 use ironflow_server::codec::InferRequest;
 use ironflow_server::state::{AppState, ServedModel};
 use serde_json::Value;
@@ -104,5 +109,39 @@ fn serve_path(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, serve_path);
+fn baseline_predict(c: &mut Criterion) {
+    let root = std::env::var("BASELINE_MODELS").unwrap_or_else(|_| "/work/baseline-models".into());
+    let root = std::path::Path::new(&root);
+    for name in ["bc_rf", "onnx_mlp"] {
+        let model = match ironflow_loader::load(&root.join(name)) {
+            Ok(model) => model,
+            Err(e) => {
+                eprintln!("skipping baseline {name}: {e}");
+                continue;
+            }
+        };
+        let request = read_request(&root.join("requests").join(format!("{name}-100.json")))
+            .expect("the baseline request decodes");
+        let mut group = c.benchmark_group(format!("baseline_predict/{name}"));
+        group
+            .sampling_mode(SamplingMode::Flat)
+            .sample_size(20)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
+        for rows in ROWS {
+            let inputs = request.tile(rows);
+            group.throughput(Throughput::Elements(rows as u64));
+            group.bench_with_input(BenchmarkId::from_parameter(rows), &inputs, |b, inputs| {
+                b.iter_batched(
+                    || inputs.clone(),
+                    |inputs| model.predict(inputs).expect("predict"),
+                    BatchSize::LargeInput,
+                )
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, serve_path, baseline_predict);
 criterion_main!(benches);

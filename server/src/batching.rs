@@ -64,7 +64,11 @@ impl Cost {
         let new = if old == 0 {
             sample.max(1)
         } else {
-            (old.saturating_mul(7).saturating_add(sample) / 8).max(1)
+            // One run slowed by preemption must not send the next dozens of requests through
+            // the pool, so a sample counts for at most twice the budget: a model that is really
+            // slower than the budget still crosses it within a few requests.
+            let cap = u64::try_from(2 * INLINE_BUDGET.as_nanos()).unwrap_or(u64::MAX);
+            (old.saturating_mul(7).saturating_add(sample.min(cap)) / 8).max(1)
         };
         self.ns_per_row.store(new, Ordering::Relaxed);
     }
@@ -279,7 +283,12 @@ async fn run_alone(
     if cost.cheap(rows) {
         if let Ok(_slot) = slots.try_acquire() {
             let started = StdInstant::now();
-            let outputs = span.in_scope(|| model.predict(inputs));
+            // A model that panics must not take the connection down with it: the blocking pool
+            // turns a panic into an error, so the inline path does too.
+            let outputs = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                span.in_scope(|| model.predict(inputs))
+            }))
+            .map_err(|_| ServeError::Internal("inference panicked".into()))?;
             cost.observe(started.elapsed(), rows);
             drop(admission);
             return outputs.map_err(ServeError::from);
@@ -523,6 +532,26 @@ mod tests {
         assert!(batch_key(&uneven).is_none());
         let scalar = vec![NamedTensor::new("x", Tensor::from(1f32))];
         assert!(batch_key(&scalar).is_none());
+    }
+
+    #[test]
+    fn cheap_models_run_inline_and_one_slow_run_does_not_flip_them() {
+        let cost = Cost::default();
+        assert!(!cost.cheap(1), "unknown cost: the pool");
+        cost.observe(Duration::from_micros(2), 1);
+        assert!(cost.cheap(1));
+        assert!(!cost.cheap(100), "100 rows at 2 us: past the budget");
+        cost.observe(Duration::from_millis(5), 1);
+        assert!(
+            cost.cheap(1),
+            "a preempted run counts for at most twice the budget"
+        );
+        let slow = Cost::default();
+        slow.observe(Duration::from_millis(3), 1);
+        for _ in 0..20 {
+            slow.observe(Duration::from_millis(3), 1);
+        }
+        assert!(!slow.cheap(1));
     }
 
     #[test]

@@ -66,7 +66,8 @@ pub struct ServeArgs {
     #[arg(long, env = "MLSERVER_METRICS_PORT", default_value_t = 8082)]
     pub metrics_port: u16,
 
-    /// The metrics path on the metrics port.
+    /// The metrics path on the metrics port; empty (or `metrics_endpoint: null` in
+    /// `settings.json`) turns the metrics server off (`/metrics` on the HTTP port stays).
     #[arg(long, env = "MLSERVER_METRICS_ENDPOINT", default_value = "/metrics")]
     pub metrics_endpoint: String,
 
@@ -150,6 +151,13 @@ impl ServeArgs {
         file: &crate::repository::NetworkSettings,
         env: &dyn Fn(&str) -> Option<String>,
     ) {
+        // MLServer tests the endpoint for truth: an empty MLSERVER_METRICS_ENDPOINT disables
+        // metrics (clap reads an empty variable as unset, leaving the default).
+        if env("MLSERVER_METRICS_ENDPOINT").is_some_and(|v| v.is_empty())
+            && self.metrics_endpoint == "/metrics"
+        {
+            self.metrics_endpoint.clear();
+        }
         fn apply<T: PartialEq + std::str::FromStr + std::fmt::Debug + Clone>(
             field: &str,
             current: &mut T,
@@ -221,6 +229,11 @@ impl ServeArgs {
             file.grpc_max_message_length.as_ref(),
             env,
         );
+    }
+
+    /// Whether the metrics server runs on its own port.
+    pub fn metrics_enabled(&self) -> bool {
+        !self.metrics_endpoint.is_empty()
     }
 
     /// `--shutdown-delay`.
@@ -297,6 +310,29 @@ mod tests {
         assert_eq!(args.metrics_port, 7002);
         assert_eq!(args.host, "127.0.0.1".parse::<IpAddr>().unwrap());
         assert_eq!(args.metrics_endpoint, "/metrics");
+    }
+
+    #[test]
+    fn an_empty_or_null_metrics_endpoint_turns_the_metrics_server_off() {
+        let no_env = |_: &str| None;
+        let mut args = parse(&[]).unwrap();
+        args.apply_settings_file(&crate::repository::NetworkSettings::default(), &no_env);
+        assert!(args.metrics_enabled());
+        // settings.json `"metrics_endpoint": null` is read as an empty endpoint.
+        let null = crate::repository::NetworkSettings {
+            metrics_endpoint: Some(String::new()),
+            ..Default::default()
+        };
+        args.apply_settings_file(&null, &no_env);
+        assert!(!args.metrics_enabled());
+        let empty_env = |name: &str| (name == "MLSERVER_METRICS_ENDPOINT").then(String::new);
+        let mut args = parse(&[]).unwrap();
+        args.apply_settings_file(&crate::repository::NetworkSettings::default(), &empty_env);
+        assert!(!args.metrics_enabled());
+        // A path on the command line wins over the file's null.
+        let mut args = parse(&["--metrics-endpoint", "/prom"]).unwrap();
+        args.apply_settings_file(&null, &no_env);
+        assert_eq!(args.metrics_endpoint, "/prom");
     }
 
     #[test]

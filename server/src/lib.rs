@@ -117,15 +117,23 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {grpc_addr}"))?;
     tracing::info!("REST API listening on http://{}", listener.local_addr()?);
     tracing::info!("gRPC API listening on {}", grpc_listener.local_addr()?);
-    let metrics_addr = SocketAddr::new(args.host, args.metrics_port);
-    let metrics_listener = TcpListener::bind(metrics_addr)
-        .await
-        .with_context(|| format!("cannot listen on {metrics_addr} (metrics)"))?;
-    tracing::info!(
-        "metrics on http://{}{}",
-        metrics_listener.local_addr()?,
-        args.metrics_endpoint
-    );
+    let metrics_listener = if args.metrics_enabled() {
+        let metrics_addr = SocketAddr::new(args.host, args.metrics_port);
+        let listener = TcpListener::bind(metrics_addr)
+            .await
+            .with_context(|| format!("cannot listen on {metrics_addr} (metrics)"))?;
+        tracing::info!(
+            "metrics on http://{}{}",
+            listener.local_addr()?,
+            args.metrics_endpoint
+        );
+        Some(listener)
+    } else {
+        tracing::info!(
+            "metrics_endpoint is empty: no metrics server (/metrics on the HTTP port stays)"
+        );
+        None
+    };
     if let Some(startup) = startup.take() {
         let state = state.clone();
         tokio::spawn(async move {
@@ -153,9 +161,14 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
                 until_stopped()
             ),
             async {
-                metrics::serve_on(metrics_listener, &args.metrics_endpoint, until_stopped())
-                    .await
-                    .context("metrics server failed")
+                match metrics_listener {
+                    Some(listener) => {
+                        metrics::serve_on(listener, &args.metrics_endpoint, until_stopped())
+                            .await
+                            .context("metrics server failed")
+                    }
+                    None => Ok(()),
+                }
             },
         )
     };
@@ -244,27 +257,37 @@ pub async fn prepare_state(args: &ServeArgs) -> anyhow::Result<(AppState, Startu
             .map(usize::from)
             .unwrap_or(1)
     });
+    let network = settings.network.clone();
     let state = AppState::with_registry(
         registry,
         Readiness::starting(),
         threads,
         args.max_body_bytes,
-    );
+    )
+    .with_server_settings(settings);
     Ok((
         state,
         Startup {
             models,
             single,
-            network: settings.network,
+            network,
         },
     ))
 }
 
 /// The one model of a folder holding `MLmodel`: named by `--name` / `MLSERVER_MODEL_NAME` (else
 /// the folder), versioned by `--model-version` / `MLSERVER_MODEL_VERSION`; a
-/// `model-settings.json` beside it wins over both, as MLServer's file wins over its env.
+/// `model-settings.json` beside it wins over both, as MLServer's file wins over its env. Its
+/// platform and default content type may also come from `MLSERVER_MODEL_PLATFORM` and
+/// `MLSERVER_MODEL_CONTENT_TYPE`.
 fn single_model_spec(args: &ServeArgs, dir: &std::path::Path) -> anyhow::Result<ModelSpec> {
     let mut spec = ModelSpec::bare(args.model_name(), args.model_version.clone(), dir);
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    spec.metadata.platform = env("MLSERVER_MODEL_PLATFORM");
+    spec.metadata.content_type = env("MLSERVER_MODEL_CONTENT_TYPE")
+        .map(|ct| repository::settings::check_content_type(&ct, "MLSERVER_MODEL_CONTENT_TYPE"))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let path = dir.join(repository::settings::MODEL_SETTINGS_FILE);
     if path.is_file() {
         let file = repository::ModelSettingsFile::read(&path)?;
@@ -280,6 +303,10 @@ fn single_model_spec(args: &ServeArgs, dir: &std::path::Path) -> anyhow::Result<
         spec.version = file.version.or(spec.version);
         spec.max_batch_size = file.max_batch_size;
         spec.max_batch_time = file.max_batch_time;
+        let from_env = std::mem::take(&mut spec.metadata);
+        spec.metadata = file.metadata;
+        spec.metadata.platform = spec.metadata.platform.or(from_env.platform);
+        spec.metadata.content_type = spec.metadata.content_type.or(from_env.content_type);
         spec.origin = path;
     }
     Ok(spec)

@@ -5,7 +5,7 @@ use ironflow_server::config::Cli;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    ironflow_server::telemetry::init();
+    ironflow_server::telemetry::init_for(&cli);
     match ironflow_server::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -28,7 +28,7 @@ pub struct ModelMetadata {
 }
 
 /// One input or output in the metadata.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MetadataTensor {
     /// The name.
     pub name: String,
@@ -40,7 +40,91 @@ pub struct MetadataTensor {
     pub parameters: Parameters,
 }
 
+/// What a `model-settings.json` (or the `MLSERVER_MODEL_*` environment) says about a model's
+/// metadata: `platform` and `versions` always apply; `inputs`, `outputs` and
+/// `parameters.content_type` only for a model without a signature (see
+/// [`crate::state::ServedModel::with_metadata`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetadataOverrides {
+    /// `platform`.
+    pub platform: Option<String>,
+    /// `versions`.
+    pub versions: Option<Vec<String>>,
+    /// `inputs`.
+    pub inputs: Option<Vec<MetadataTensor>>,
+    /// `outputs`.
+    pub outputs: Option<Vec<MetadataTensor>>,
+    /// `parameters.content_type`: the request content type when a request names none.
+    pub content_type: Option<String>,
+}
+
+impl MetadataTensor {
+    /// Reads one `MetadataTensor` of a settings file (`{name, datatype, shape, parameters}`);
+    /// `field` (such as `inputs[0]`) names it in the error.
+    pub fn from_settings(value: &serde_json::Value, field: &str) -> Result<Self, String> {
+        let object = value.as_object().ok_or_else(|| {
+            format!("{field} must be an object {{name, datatype, shape}}, not {value}")
+        })?;
+        let name = object
+            .get("name")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| format!("{field}.name must be a string"))?;
+        let datatype = object
+            .get("datatype")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| format!("{field}.datatype must be a string"))?;
+        let datatype = datatype
+            .parse::<ironflow_loader::DataType>()
+            .map_err(|e| format!("{field}.datatype: {e}"))?
+            .as_str();
+        let shape = object
+            .get("shape")
+            .and_then(|v| v.as_array())
+            .and_then(|dims| {
+                dims.iter()
+                    .map(|d| d.as_i64())
+                    .collect::<Option<Vec<i64>>>()
+            })
+            .ok_or_else(|| format!("{field}.shape must be a list of integers"))?;
+        let parameters = match object.get("parameters") {
+            None | Some(serde_json::Value::Null) => Parameters::new(),
+            Some(serde_json::Value::Object(map)) => {
+                map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+            }
+            Some(other) => {
+                return Err(format!("{field}.parameters must be an object, not {other}"))
+            }
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            datatype,
+            shape,
+            parameters,
+        })
+    }
+}
+
 impl ModelMetadata {
+    /// Replaces what `overrides` sets.
+    pub fn apply(&mut self, overrides: &MetadataOverrides) {
+        if let Some(platform) = &overrides.platform {
+            self.platform.clone_from(platform);
+        }
+        if let Some(versions) = &overrides.versions {
+            self.versions.clone_from(versions);
+        }
+        if let Some(inputs) = &overrides.inputs {
+            self.inputs.clone_from(inputs);
+        }
+        if let Some(outputs) = &overrides.outputs {
+            self.outputs.clone_from(outputs);
+        }
+        if let Some(ct) = &overrides.content_type {
+            self.parameters
+                .insert("content_type".into(), ct.clone().into());
+        }
+    }
+
     /// Describes a loaded model.
     pub fn describe(name: &str, version: Option<&str>, model: &LoadedModel) -> Self {
         let signature = model.signature.as_ref();

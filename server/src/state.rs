@@ -82,6 +82,33 @@ impl ServedModel {
             runner,
         }
     }
+
+    /// Applies `model-settings.json` metadata (`platform`, `versions`, `inputs`, `outputs`,
+    /// `parameters.content_type`) as MLServer's MLflow runtime does (`_sync_metadata`): a model
+    /// with a signature keeps the signature's inputs, outputs and content type, with a warning for
+    /// each field the settings also gave; a model without one takes the settings'.
+    pub fn with_metadata(mut self, overrides: &crate::metadata::MetadataOverrides) -> Self {
+        let mut overrides = overrides.clone();
+        if self.model.signature.is_some() {
+            for (field, given) in [
+                ("inputs", overrides.inputs.take().is_some()),
+                ("outputs", overrides.outputs.take().is_some()),
+                (
+                    "parameters.content_type",
+                    overrides.content_type.take().is_some(),
+                ),
+            ] {
+                if given {
+                    tracing::warn!(
+                        model = %self.name,
+                        "model-settings.json {field} ignored: the MLflow signature sets it (as in MLServer's MLflow runtime)"
+                    );
+                }
+            }
+        }
+        self.metadata.apply(&overrides);
+        self
+    }
 }
 
 /// Shared handler state (cheap to clone).
@@ -93,6 +120,8 @@ pub struct AppState {
     pub inference_slots: Arc<Semaphore>,
     /// The request body limit in bytes.
     pub max_body_bytes: usize,
+    /// `settings.json`: the server's name and version, compression, root path and CORS.
+    pub server: Arc<crate::repository::ServerSettings>,
 }
 
 impl AppState {
@@ -118,7 +147,33 @@ impl AppState {
             readiness: Arc::new(readiness),
             inference_slots: Arc::new(Semaphore::new(inference_threads.max(1))),
             max_body_bytes,
+            server: Arc::new(crate::repository::ServerSettings::default()),
         }
+    }
+
+    /// The server name `GET /v2` and gRPC `ServerMetadata` answer: `server_name`, else `ironflow`.
+    pub fn server_name(&self) -> &str {
+        self.server.server_name.as_deref().unwrap_or("ironflow")
+    }
+
+    /// The server version `GET /v2` and gRPC `ServerMetadata` answer: `server_version`, else
+    /// ironflow's own.
+    pub fn server_version(&self) -> &str {
+        self.server
+            .server_version
+            .as_deref()
+            .unwrap_or(env!("CARGO_PKG_VERSION"))
+    }
+
+    /// The name in CloudEvents headers: `server_name`, else `mlserver` (MLServer's default).
+    pub fn cloudevents_name(&self) -> &str {
+        self.server.server_name.as_deref().unwrap_or("mlserver")
+    }
+
+    /// The same state serving with the given `settings.json` settings.
+    pub fn with_server_settings(mut self, settings: crate::repository::ServerSettings) -> Self {
+        self.server = Arc::new(settings);
+        self
     }
 
     /// The model `name`, at `version` when one is asked for, if it is READY. Unknown models

@@ -102,10 +102,10 @@ impl GrpcInferenceService for InferenceService {
         &self,
         _: Request<ServerMetadataRequest>,
     ) -> Result<Response<ServerMetadataResponse>, Status> {
-        // The same answer as REST `GET /v2`.
+        // The same name and version as REST `GET /v2`.
         Ok(Response::new(ServerMetadataResponse {
-            name: "ironflow".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
+            name: self.state.server_name().to_owned(),
+            version: self.state.server_version().to_owned(),
             extensions: vec![],
         }))
     }

@@ -16,6 +16,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use super::settings::{ModelSettingsFile, MODEL_SETTINGS_FILE};
+use crate::metadata::MetadataOverrides;
 
 /// How deep the walk goes (it follows symbolic links, so this also stops link loops).
 const MAX_DEPTH: usize = 16;
@@ -33,6 +34,8 @@ pub struct ModelSpec {
     pub max_batch_size: Option<usize>,
     /// `max_batch_time` from its settings, if set there.
     pub max_batch_time: Option<Duration>,
+    /// Metadata its settings set in place of the signature's.
+    pub metadata: MetadataOverrides,
     /// The file or folder it was found from (for messages).
     pub origin: PathBuf,
     /// Why it cannot be loaded at all (an invalid `model-settings.json`), if so.
@@ -48,6 +51,7 @@ impl ModelSpec {
             uri: dir.to_string_lossy().into_owned(),
             max_batch_size: None,
             max_batch_time: None,
+            metadata: MetadataOverrides::default(),
             origin: dir.to_owned(),
             problem: None,
         }
@@ -185,6 +189,7 @@ fn from_settings(path: &Path) -> ModelSpec {
         uri,
         max_batch_size: file.max_batch_size,
         max_batch_time: file.max_batch_time,
+        metadata: file.metadata,
         origin: path.to_owned(),
         problem: None,
     }

@@ -381,12 +381,10 @@ impl Registry {
             max_batch_time: spec.max_batch_time.unwrap_or(defaults.max_batch_time),
             max_queue: defaults.max_queue,
         };
-        Ok(ServedModel::with_settings(
-            spec.name.clone(),
-            spec.version.clone(),
-            model,
-            settings,
-        ))
+        Ok(
+            ServedModel::with_settings(spec.name.clone(), spec.version.clone(), model, settings)
+                .with_metadata(&spec.metadata),
+        )
     }
 
     /// Unloads every version of `name`. A model that is not loaded is

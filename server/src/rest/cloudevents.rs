@@ -2,8 +2,8 @@
 //! (`mlserver/cloudevents.py`, COMPAT.md §1.3), and the model inference metrics
 //! (`model_infer_request_*`, COMPAT.md §1.8) counted around the same handlers.
 //!
-//! The server name (`Ce-Source`, `Ce-Inferenceservicename`) is `MLSERVER_SERVER_NAME`, default
-//! `mlserver` as MLServer's; the namespace is `POD_NAMESPACE`, else the service account's
+//! The server name (`Ce-Source`, `Ce-Inferenceservicename`) is `settings.json`'s `server_name`
+//! (or `MLSERVER_SERVER_NAME`), default `mlserver` as MLServer's; the namespace is `POD_NAMESPACE`, else the service account's
 //! namespace file Kubernetes mounts, else none.
 
 use std::sync::LazyLock;
@@ -23,45 +23,34 @@ use crate::state::AppState;
 /// Where Kubernetes mounts the pod's namespace.
 const NAMESPACE_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
-struct Source {
-    server_name: String,
-    namespace: Option<String>,
-}
-
-static SOURCE: LazyLock<Source> = LazyLock::new(|| {
-    let server_name = std::env::var("MLSERVER_SERVER_NAME")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "mlserver".to_owned());
-    let namespace = std::env::var("POD_NAMESPACE")
+/// The pod's namespace, read once.
+static NAMESPACE: LazyLock<Option<String>> = LazyLock::new(|| {
+    std::env::var("POD_NAMESPACE")
         .ok()
         .or_else(|| std::fs::read_to_string(NAMESPACE_FILE).ok())
         .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty());
-    Source {
-        server_name,
-        namespace,
-    }
+        .filter(|s| !s.is_empty())
 });
 
-/// The CloudEvents headers of an inference response.
-pub fn headers(model_name: &str, response_id: &str) -> HeaderMap {
-    let source = &*SOURCE;
-    let ce_source = match &source.namespace {
-        Some(ns) => format!("io.seldon.serving.deployment.{}.{ns}", source.server_name),
-        None => format!("io.seldon.serving.deployment.{}", source.server_name),
+/// The CloudEvents headers of an inference response from the server called `server_name`
+/// ([`AppState::cloudevents_name`]).
+pub fn headers(server_name: &str, model_name: &str, response_id: &str) -> HeaderMap {
+    let namespace = &*NAMESPACE;
+    let ce_source = match namespace {
+        Some(ns) => format!("io.seldon.serving.deployment.{server_name}.{ns}"),
+        None => format!("io.seldon.serving.deployment.{server_name}"),
     };
     let mut pairs: Vec<(&'static str, &str)> = vec![
         ("ce-specversion", "0.3"),
         ("ce-source", &ce_source),
         ("ce-type", "io.seldon.serving.inference.response"),
         ("ce-modelid", model_name),
-        ("ce-inferenceservicename", &source.server_name),
+        ("ce-inferenceservicename", server_name),
         ("ce-endpoint", model_name),
         ("ce-id", response_id),
         ("ce-requestid", response_id),
     ];
-    if let Some(ns) = &source.namespace {
+    if let Some(ns) = namespace {
         pairs.push(("ce-namespace", ns));
     }
     let mut map = HeaderMap::with_capacity(pairs.len());
@@ -76,6 +65,7 @@ pub fn headers(model_name: &str, response_id: &str) -> HeaderMap {
 }
 
 fn answer(
+    state: &AppState,
     name: &str,
     version: Option<&str>,
     started: Instant,
@@ -83,7 +73,7 @@ fn answer(
 ) -> Result<(HeaderMap, Response), ServeError> {
     metrics::record_infer(name, version, result.is_ok(), started.elapsed());
     let response = result?;
-    let headers = headers(&response.model_name, &response.id);
+    let headers = headers(state.cloudevents_name(), &response.model_name, &response.id);
     Ok((headers, binary::respond(response)))
 }
 
@@ -96,7 +86,7 @@ pub async fn infer(
 ) -> Result<(HeaderMap, Response), ServeError> {
     let started = Instant::now();
     let result = binary::infer(&state, &name, None, &request_headers, body).await;
-    answer(&name, None, started, result)
+    answer(&state, &name, None, started, result)
 }
 
 /// `POST /v2/models/{name}/versions/{version}/infer`, with CloudEvents headers and metrics.
@@ -108,7 +98,7 @@ pub async fn version_infer(
 ) -> Result<(HeaderMap, Response), ServeError> {
     let started = Instant::now();
     let result = binary::infer(&state, &name, Some(&version), &request_headers, body).await;
-    answer(&name, Some(&version), started, result)
+    answer(&state, &name, Some(&version), started, result)
 }
 
 #[cfg(test)]
@@ -117,13 +107,20 @@ mod tests {
 
     #[test]
     fn headers_carry_the_model_and_id() {
-        let h = headers("iris", "req-1");
+        let h = headers("mlserver", "iris", "req-1");
+        assert_eq!(h["ce-inferenceservicename"], "mlserver");
+        assert!(h["ce-source"]
+            .to_str()
+            .unwrap()
+            .starts_with("io.seldon.serving.deployment.mlserver"));
         assert_eq!(h["ce-modelid"], "iris");
         assert_eq!(h["ce-endpoint"], "iris");
         assert_eq!(h["ce-id"], "req-1");
         assert_eq!(h["ce-requestid"], "req-1");
         assert_eq!(h["ce-specversion"], "0.3");
         assert_eq!(h["ce-type"], "io.seldon.serving.inference.response");
-        assert!(headers("iris", "bad\nid").get("ce-id").is_none());
+        assert!(headers("mlserver", "iris", "bad\nid")
+            .get("ce-id")
+            .is_none());
     }
 }

@@ -60,16 +60,17 @@ fn status_of(ready: bool) -> StatusCode {
 /// The server metadata answer.
 #[derive(Debug, Serialize)]
 pub struct ServerMetadata {
-    name: &'static str,
-    version: &'static str,
+    name: String,
+    version: String,
     extensions: Vec<&'static str>,
 }
 
-/// `GET /v2`.
-pub async fn server_metadata() -> Json<ServerMetadata> {
+/// `GET /v2`: `settings.json`'s `server_name` / `server_version` (`MLSERVER_SERVER_NAME`,
+/// `MLSERVER_SERVER_VERSION`), else `ironflow` and its version.
+pub async fn server_metadata(State(state): State<AppState>) -> Json<ServerMetadata> {
     Json(ServerMetadata {
-        name: "ironflow",
-        version: env!("CARGO_PKG_VERSION"),
+        name: state.server_name().to_owned(),
+        version: state.server_version().to_owned(),
         // The REST binary tensor data extension (rest/binary.rs, COMPAT.md §3.3).
         extensions: vec!["binary_tensor_data"],
     })

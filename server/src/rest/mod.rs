@@ -3,6 +3,7 @@
 mod binary;
 mod body;
 mod cloudevents;
+mod cors;
 mod health;
 mod invocations;
 pub mod mlflow_input;
@@ -23,9 +24,41 @@ use tracing::Level;
 use crate::error::ServeError;
 use crate::state::AppState;
 
-/// Builds the REST router.
+/// Builds the REST router, with `settings.json`'s `root_path` (the API also answers under that
+/// prefix), `gzip_enabled` and `cors_settings` applied.
 pub fn router(state: AppState) -> Router {
     let limit = state.max_body_bytes;
+    let settings = state.server.clone();
+    let app = match &settings.root_path {
+        // As behind a proxy that may or may not strip the prefix: both forms answer.
+        Some(prefix) => Router::new().nest(prefix, routes()).merge(routes()),
+        None => routes(),
+    };
+    let app = app
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        // Outside the body limit, so the limit counts decompressed bytes (a gzip bomb is 413).
+        .layer(RequestDecompressionLayer::new().gzip(true));
+    let app = if settings.gzip_enabled {
+        app.layer(CompressionLayer::new().gzip(true))
+    } else {
+        app
+    };
+    let app = match &settings.cors {
+        Some(cors) => app.layer(cors::layer(cors)),
+        None => app,
+    };
+    app.layer(
+        TraceLayer::new_for_http()
+            .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
+            .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+    )
+    .with_state(state)
+}
+
+/// Every REST route, with the request metrics around them.
+fn routes() -> Router<AppState> {
     Router::new()
         .route("/v2", get(health::server_metadata))
         .route("/v2/health/live", get(health::live))
@@ -86,18 +119,6 @@ pub fn router(state: AppState) -> Router {
         .route("/version", get(invocations::version))
         .route("/metrics", get(crate::metrics::handler))
         .route_layer(axum::middleware::from_fn(crate::metrics::track_rest))
-        .fallback(route_not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(limit))
-        // Outside the body limit, so the limit counts decompressed bytes (a gzip bomb is 413).
-        .layer(RequestDecompressionLayer::new().gzip(true))
-        .layer(CompressionLayer::new().gzip(true))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
-                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
-        )
-        .with_state(state)
 }
 
 async fn route_not_found(uri: Uri) -> ServeError {

@@ -52,7 +52,8 @@ async fn stream(
         return Err(BinaryError::StreamedBinary.into());
     }
     let event = event(&response)?;
-    let mut answer_headers = cloudevents::headers(&response.model_name, &response.id);
+    let mut answer_headers =
+        cloudevents::headers(state.cloudevents_name(), &response.model_name, &response.id);
     answer_headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     answer_headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok((answer_headers, event).into_response())

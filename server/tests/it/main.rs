@@ -15,6 +15,7 @@ mod openapi;
 mod process;
 mod protocol;
 mod repository;
+mod settings;
 mod shutdown;
 mod sources;
 mod stream;
