@@ -6,9 +6,14 @@
 //! A step is branch-free on numeric splits: `left + !(x <= t)`; leaves loop to themselves, so a
 //! group takes as many steps as its deepest walk needs.
 //!
-//! Measured on the 2-core dev box (release, `tree_speed` test): 100 complete depth-8 trees with 3
-//! outputs take about 11-12 ns per tree per row at batch >= 64 and about 19 ns at batch 1;
-//! depth-3 trees about 5.5 ns.
+//! Optionally (`IRONFLOW_TREE_LAYOUT=complete`; off by default, as it measured slower here),
+//! shallow trees without set splits also get a complete layout (children of `i` at `2i + 1`
+//! and `2i + 2`, shallow leaves padded): a block whose rows hold no NaN walks those in exactly
+//! `depth` steps of load, compare and index, with no leaf test. A block with a NaN (when some node
+//! routes NaN by flag) takes the compact walk with the flag test; clean blocks skip that test.
+//! Leaves are folded per row tree by tree in every path, so results never depend on the path,
+//! the block or the thread. Batches of at least [`PARALLEL_WORK`] walks per thread are split by
+//! rows over the cores ([`max_threads`]); smaller ones stay on the calling thread.
 
 use super::error::TreeError;
 use std::sync::OnceLock;

@@ -324,7 +324,8 @@ fn complete_layouts_match_the_reference_with_and_without_nan() {
         .map(|i| numeric_only(random_tree(&mut rng, nf, nt, [0, 1, 3, 6, 9][i % 5])))
         .collect();
     trees.push(numeric_only(random_tree(&mut rng, nf, nt, 12)));
-    let f = forest(nf, nt, &trees).expect("valid");
+    let mut f = forest(nf, nt, &trees).expect("valid");
+    f.lay_out_complete();
     assert!(f.complete.iter().filter(|c| c.is_some()).count() >= 20);
     for (n_rows, nan_every) in [(1, 0), (9, 0), (64, 0), (200, 0), (200, 1), (300, 40)] {
         let x = random_rows(&mut rng, n_rows, nf, nan_every);
@@ -358,7 +359,7 @@ fn large_batches_split_across_threads_give_the_same_results() {
     let trees: Vec<_> = (0..40).map(|_| random_tree(&mut rng, nf, nt, 6)).collect();
     let f = forest(nf, nt, &trees).expect("valid");
     let n_rows = 9_001;
-    assert!(f.threads_for(n_rows) == max_threads_for_tests().min(2));
+    assert_eq!(f.threads_for(n_rows), max_threads_for_tests().min(2));
     let x = random_rows(&mut rng, n_rows, nf, 3);
     for aggregate in [Aggregate::Sum, Aggregate::Average, Aggregate::Max] {
         let got = f.aggregate(&x, n_rows, nf, aggregate).expect("evaluates");
