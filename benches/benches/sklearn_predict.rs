@@ -8,10 +8,10 @@ use std::time::Duration;
 use criterion::{
     criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use ironflow_benches::{corpus_case, read_request};
+use ironflow_benches::{bench_case, read_request};
 
 /// One case per family: linear, tree, forest, gradient boosting, hist gradient boosting, MLP,
-/// KNN, SVC, a pipeline with a string one-hot, naive Bayes and k-means.
+/// KNN, SVC, a pipeline with a string one-hot, naive Bayes and k-means, plus the baseline forest.
 const CASES: &[&str] = &[
     "sk-linreg-diabetes-new",
     "sk-logreg-multiclass-new",
@@ -25,13 +25,15 @@ const CASES: &[&str] = &[
     "sk-columntransformer-rf-mixed-new",
     "sk-gaussian-nb-old",
     "sk-kmeans-new",
+    // examples/bench: the baseline 100-tree, depth-10 RandomForest (the corpus forests are smaller).
+    "bc-rf-100x10",
 ];
 
 const ROWS: [usize; 3] = [1, 100, 10_000];
 
 fn predict(c: &mut Criterion) {
     for case in CASES {
-        let dir = corpus_case(case);
+        let dir = bench_case(case);
         // A family this build cannot load yet is reported and skipped, not fatal to the suite.
         let model = match ironflow_loader::load(&dir.join("model")) {
             Ok(model) => model,

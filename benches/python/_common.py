@@ -25,14 +25,23 @@ DTYPES = {"FP64": "float64", "FP32": "float32", "INT64": "int64", "INT32": "int3
           "BYTES": "object"}
 
 
+BENCH_MODELS = os.path.normpath(os.path.join(HERE, "..", "..", "examples", "bench"))
+
+
+def case_dir(case):
+    """The corpus case, else the repository's bench-only examples/bench/<case>."""
+    corpus = os.path.join(CORPUS, case)
+    return corpus if os.path.isdir(corpus) else os.path.join(BENCH_MODELS, case)
+
+
 def case_json(case):
-    return json.load(open(os.path.join(CORPUS, case, "case.json")))
+    return json.load(open(os.path.join(case_dir(case), "case.json")))
 
 
 def request_frame(case, rows):
     """The case's request.json as MLServer's `pd` decoding makes it (one column per input),
     its rows cycled to `rows` rows, as the Rust benches tile them."""
-    req = json.load(open(os.path.join(CORPUS, case, "request.json")))
+    req = json.load(open(os.path.join(case_dir(case), "request.json")))
     cols = {}
     for inp in req["inputs"]:
         data = np.array(inp["data"], dtype=DTYPES[inp["datatype"]])

@@ -9,7 +9,7 @@ usage: /work/venv-fixtures/bin/python benches/python/time_sklearn.py [out.jsonl]
 """
 import sys
 
-from _common import ROWS, CORPUS, case_json, report, request_frame, time_call
+from _common import ROWS, case_dir, case_json, report, request_frame, time_call
 
 import os  # noqa: E402
 
@@ -29,6 +29,7 @@ CASES = [
     "sk-columntransformer-rf-mixed-new",
     "sk-gaussian-nb-old",
     "sk-kmeans-new",
+    "bc-rf-100x10",  # examples/bench: the baseline 100-tree depth-10 forest
 ]
 
 
@@ -57,7 +58,7 @@ def single_thread(est):
 def main():
     out = open(sys.argv[1], "w") if len(sys.argv) > 1 else None
     for case in CASES:
-        model_dir = os.path.join(CORPUS, case, "model")
+        model_dir = os.path.join(case_dir(case), "model")
         try:
             pyfunc = mlflow.pyfunc.load_model(model_dir)
             raw = pyfunc.get_raw_model()

@@ -29,6 +29,18 @@ pub fn corpus_case(case: &str) -> PathBuf {
     Path::new(CORPUS).join(case)
 }
 
+/// A bench case directory: the corpus case `case`, else the repository's `examples/bench/<case>`
+/// (bench-only models made by `examples/bench/generate.py`).
+pub fn bench_case(case: &str) -> PathBuf {
+    let corpus = corpus_case(case);
+    if corpus.is_dir() {
+        return corpus;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/bench")
+        .join(case)
+}
+
 /// An `[rows, features]` FP32 input named `name`, filled with a deterministic ramp that cycles
 /// through the values `sample` holds (real feature values, so trees take realistic paths).
 pub fn f32_batch(name: &str, sample: &[f32], features: usize, rows: usize) -> NamedTensor {

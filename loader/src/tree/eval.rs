@@ -6,18 +6,27 @@
 //! A step is branch-free on numeric splits: `left + !(x <= t)`; leaves loop to themselves, so a
 //! group takes as many steps as its deepest walk needs.
 //!
-//! Measured on the 2-core dev box (release, `tree_speed` test): 100 complete depth-8 trees with 3
-//! outputs take about 11-12 ns per tree per row at batch >= 64 and about 19 ns at batch 1;
-//! depth-3 trees about 5.5 ns.
+//! Optionally (`IRONFLOW_TREE_LAYOUT=complete`; off by default, as it measured slower here),
+//! shallow trees without set splits also get a complete layout (children of `i` at `2i + 1`
+//! and `2i + 2`, shallow leaves padded): a block whose rows hold no NaN walks those in exactly
+//! `depth` steps of load, compare and index, with no leaf test. A block with a NaN (when some node
+//! routes NaN by flag) takes the compact walk with the flag test; clean blocks skip that test.
+//! Leaves are folded per row tree by tree in every path, so results never depend on the path,
+//! the block or the thread. Batches of at least [`PARALLEL_WORK`] walks per thread are split by
+//! rows over the cores ([`max_threads`]); smaller ones stay on the calling thread.
 
 use super::error::TreeError;
-use super::forest::{Forest, FEATURE, NAN_FIRST, SET};
+use std::sync::OnceLock;
+
+use super::forest::{FlatBranch, Forest, FEATURE, NAN_FIRST, SET};
 use super::value::Value;
 
 /// Rows whose features stay cached while every tree is walked.
 const BLOCK: usize = 64;
 /// Rows walked in lockstep.
 const LANES: usize = 8;
+/// Tree walks (rows x trees) a thread must get before a batch is split across threads.
+const PARALLEL_WORK: usize = 150_000;
 
 /// How the weights that a row's leaves give one target are combined (ONNX-ML
 /// `aggregate_function`).
@@ -107,56 +116,91 @@ impl<T: Value> Forest<T> {
         }
         let sum = matches!(aggregate, Aggregate::Sum | Aggregate::Average);
         let track = !(self.covers_all_targets && sum);
-        let mut acc = Acc {
-            aggregate,
-            track,
-            values: vec![T::default(); n_out],
-            hit: vec![false; if track { n_out } else { 0 }],
-        };
+        let mut values = vec![T::default(); n_out];
+        let mut hit = vec![false; if track { n_out } else { 0 }];
         if n_rows > 0 {
-            let dense_sum = self.dense && sum;
-            match (self.has_nan_first, self.has_sets, dense_sum) {
-                (false, false, false) => {
-                    self.walk_all::<false, false, false>(x, n_rows, n_cols, &mut acc)
-                }
-                (false, false, true) => {
-                    self.walk_all::<false, false, true>(x, n_rows, n_cols, &mut acc)
-                }
-                (true, false, false) => {
-                    self.walk_all::<true, false, false>(x, n_rows, n_cols, &mut acc)
-                }
-                (true, false, true) => {
-                    self.walk_all::<true, false, true>(x, n_rows, n_cols, &mut acc)
-                }
-                (false, true, false) => {
-                    self.walk_all::<false, true, false>(x, n_rows, n_cols, &mut acc)
-                }
-                (false, true, true) => {
-                    self.walk_all::<false, true, true>(x, n_rows, n_cols, &mut acc)
-                }
-                (true, true, false) => {
-                    self.walk_all::<true, true, false>(x, n_rows, n_cols, &mut acc)
-                }
-                (true, true, true) => {
-                    self.walk_all::<true, true, true>(x, n_rows, n_cols, &mut acc)
-                }
+            let threads = self.threads_for(n_rows);
+            if threads <= 1 {
+                let mut acc = Acc {
+                    aggregate,
+                    track,
+                    values: &mut values,
+                    hit: &mut hit,
+                };
+                self.evaluate(x, n_rows, n_cols, &mut acc);
+            } else {
+                // Rows split into one chunk per thread (whole blocks); each chunk writes its own
+                // rows only, trees in the same order, so results do not depend on the split.
+                let chunk = n_rows.div_ceil(threads).div_ceil(BLOCK) * BLOCK;
+                let hit_chunk = if track { chunk * nt } else { 0 };
+                let mut hits: Vec<&mut [bool]> = if track {
+                    hit.chunks_mut(hit_chunk.max(1)).collect()
+                } else {
+                    Vec::new()
+                };
+                hits.resize_with(n_rows.div_ceil(chunk), Default::default);
+                std::thread::scope(|scope| {
+                    let parts = x
+                        .chunks(chunk * n_cols)
+                        .zip(values.chunks_mut(chunk * nt))
+                        .zip(hits);
+                    for ((x, values), hit) in parts {
+                        scope.spawn(move || {
+                            let mut acc = Acc {
+                                aggregate,
+                                track,
+                                values,
+                                hit,
+                            };
+                            self.evaluate(x, x.len() / n_cols, n_cols, &mut acc);
+                        });
+                    }
+                });
             }
         }
         if aggregate == Aggregate::Average {
             let n = T::from_count(self.n_trees());
-            acc.values.iter_mut().for_each(|v| *v = *v / n);
+            values.iter_mut().for_each(|v| *v = *v / n);
         }
         let hit = if track {
-            acc.hit
+            hit
         } else {
             vec![!self.roots.is_empty(); n_out]
         };
         Ok(Scores {
             n_rows,
             n_targets: nt,
-            values: acc.values,
+            values,
             hit,
         })
+    }
+
+    /// Threads worth using for `n_rows` rows: one for small requests (the server already runs
+    /// requests in parallel, and starting threads costs tens of microseconds), up to the cores
+    /// (or `IRONFLOW_TREE_THREADS`) once every thread gets at least [`PARALLEL_WORK`] walks.
+    pub(crate) fn threads_for(&self, n_rows: usize) -> usize {
+        if self.n_targets == 0 || self.max_feature.is_none() {
+            return 1;
+        }
+        let work = n_rows.saturating_mul(self.n_trees());
+        let by_work = work / PARALLEL_WORK;
+        let by_rows = n_rows / BLOCK;
+        max_threads().min(by_work).min(by_rows).max(1)
+    }
+
+    /// Evaluates rows `x` (row-major, `n_cols` wide) into `acc`, whose slices hold these rows.
+    fn evaluate(&self, x: &[T], n_rows: usize, n_cols: usize, acc: &mut Acc<'_, T>) {
+        let dense_sum = self.dense && matches!(acc.aggregate, Aggregate::Sum | Aggregate::Average);
+        match (self.has_nan_first, self.has_sets, dense_sum) {
+            (false, false, false) => self.walk_all::<false, false, false>(x, n_rows, n_cols, acc),
+            (false, false, true) => self.walk_all::<false, false, true>(x, n_rows, n_cols, acc),
+            (true, false, false) => self.walk_all::<true, false, false>(x, n_rows, n_cols, acc),
+            (true, false, true) => self.walk_all::<true, false, true>(x, n_rows, n_cols, acc),
+            (false, true, false) => self.walk_all::<false, true, false>(x, n_rows, n_cols, acc),
+            (false, true, true) => self.walk_all::<false, true, true>(x, n_rows, n_cols, acc),
+            (true, true, false) => self.walk_all::<true, true, false>(x, n_rows, n_cols, acc),
+            (true, true, true) => self.walk_all::<true, true, true>(x, n_rows, n_cols, acc),
+        }
     }
 
     fn walk_all<const NAN: bool, const SETS: bool, const DENSE_SUM: bool>(
@@ -164,7 +208,7 @@ impl<T: Value> Forest<T> {
         x: &[T],
         n_rows: usize,
         n_cols: usize,
-        acc: &mut Acc<T>,
+        acc: &mut Acc<'_, T>,
     ) {
         if self.max_feature.is_none() {
             // Every tree is a single leaf: nothing to compare (and maybe no columns to read).
@@ -176,38 +220,73 @@ impl<T: Value> Forest<T> {
         }
         for block in (0..n_rows).step_by(BLOCK) {
             let end = (block + BLOCK).min(n_rows);
-            let full_end = block + (end - block) / LANES * LANES;
-            // Groups of LANES rows walk each tree together.
-            for (&root, &depth) in self.roots.iter().zip(&self.depths) {
-                for r in (block..full_end).step_by(LANES) {
-                    let offsets: [usize; LANES] = std::array::from_fn(|k| (r + k) * n_cols);
-                    let reached = self.walk::<NAN, SETS, LANES>(&[root; LANES], x, &offsets, depth);
-                    for (k, &slot) in reached.iter().enumerate() {
-                        self.apply::<DENSE_SUM>(self.leaf_of[slot as usize], r + k, acc);
+            // Per-node NaN routing only matters to blocks that hold a NaN.
+            if NAN && x[block * n_cols..end * n_cols].iter().any(|v| v.nan()) {
+                self.walk_block::<true, SETS, DENSE_SUM>(x, block, end, n_cols, acc);
+            } else {
+                self.walk_block::<false, SETS, DENSE_SUM>(x, block, end, n_cols, acc);
+            }
+        }
+    }
+
+    /// Walks rows `block..end` through every tree. `NAN` is false when no row of the block holds
+    /// a NaN or no node routes NaN by flag: then shallow trees are walked in complete layout.
+    fn walk_block<const NAN: bool, const SETS: bool, const DENSE_SUM: bool>(
+        &self,
+        x: &[T],
+        block: usize,
+        end: usize,
+        n_cols: usize,
+        acc: &mut Acc<'_, T>,
+    ) {
+        let full_end = block + (end - block) / LANES * LANES;
+        // Groups of LANES rows walk each tree together.
+        for ((&root, &depth), complete) in self.roots.iter().zip(&self.depths).zip(&self.complete) {
+            match complete {
+                Some(c) if !NAN => {
+                    let inner = (1usize << c.depth) - 1;
+                    let branches = &self.flat_branches[c.branches..c.branches + inner];
+                    let leaves = &self.flat_leaves[c.leaves..c.leaves + inner + 1];
+                    for r in (block..full_end).step_by(LANES) {
+                        let offsets: [usize; LANES] = std::array::from_fn(|k| (r + k) * n_cols);
+                        let reached = walk_complete(branches, c.depth, x, &offsets);
+                        for (k, &slot) in reached.iter().enumerate() {
+                            self.apply::<DENSE_SUM>(leaves[slot - inner], r + k, acc);
+                        }
+                    }
+                }
+                _ => {
+                    for r in (block..full_end).step_by(LANES) {
+                        let offsets: [usize; LANES] = std::array::from_fn(|k| (r + k) * n_cols);
+                        let reached =
+                            self.walk::<NAN, SETS, LANES>(&[root; LANES], x, &offsets, depth);
+                        for (k, &slot) in reached.iter().enumerate() {
+                            self.apply::<DENSE_SUM>(self.leaf_of[slot as usize], r + k, acc);
+                        }
                     }
                 }
             }
-            // Leftover rows walk LANES trees together (leaves still folded in tree order).
-            for r in full_end..end {
-                let offsets = [r * n_cols; LANES];
-                let mut trees = self
-                    .roots
-                    .chunks_exact(LANES)
-                    .zip(self.depths.chunks_exact(LANES));
-                for (roots, depths) in trees.by_ref() {
-                    let roots: &[u32; LANES] = roots.try_into().unwrap_or(&[0; LANES]);
-                    let depth = depths
-                        .iter()
-                        .fold((u32::MAX, 0), |(lo, hi), &(a, b)| (lo.min(a), hi.max(b)));
-                    for slot in self.walk::<NAN, SETS, LANES>(roots, x, &offsets, depth) {
-                        self.apply::<DENSE_SUM>(self.leaf_of[slot as usize], r, acc);
-                    }
-                }
-                let rest = self.roots.len() / LANES * LANES;
-                for (&root, &depth) in self.roots[rest..].iter().zip(&self.depths[rest..]) {
-                    let [slot] = self.walk::<NAN, SETS, 1>(&[root], x, &[r * n_cols], depth);
+        }
+        // Leftover rows walk LANES trees together (leaves still folded in tree order).
+        for r in full_end..end {
+            let offsets = [r * n_cols; LANES];
+            let mut trees = self
+                .roots
+                .chunks_exact(LANES)
+                .zip(self.depths.chunks_exact(LANES));
+            for (roots, depths) in trees.by_ref() {
+                let roots: &[u32; LANES] = roots.try_into().unwrap_or(&[0; LANES]);
+                let depth = depths
+                    .iter()
+                    .fold((u32::MAX, 0), |(lo, hi), &(a, b)| (lo.min(a), hi.max(b)));
+                for slot in self.walk::<NAN, SETS, LANES>(roots, x, &offsets, depth) {
                     self.apply::<DENSE_SUM>(self.leaf_of[slot as usize], r, acc);
                 }
+            }
+            let rest = self.roots.len() / LANES * LANES;
+            for (&root, &depth) in self.roots[rest..].iter().zip(&self.depths[rest..]) {
+                let [slot] = self.walk::<NAN, SETS, 1>(&[root], x, &[r * n_cols], depth);
+                self.apply::<DENSE_SUM>(self.leaf_of[slot as usize], r, acc);
             }
         }
     }
@@ -261,7 +340,7 @@ impl<T: Value> Forest<T> {
 
     /// Folds leaf `leaf`'s weights into row `r`'s accumulators.
     #[inline(always)]
-    fn apply<const DENSE_SUM: bool>(&self, leaf: u32, r: usize, acc: &mut Acc<T>) {
+    fn apply<const DENSE_SUM: bool>(&self, leaf: u32, r: usize, acc: &mut Acc<'_, T>) {
         let nt = self.n_targets;
         let base = r * nt;
         if DENSE_SUM {
@@ -299,11 +378,44 @@ impl<T: Value> Forest<T> {
     }
 }
 
-/// Accumulators of one evaluation.
-struct Acc<T> {
+/// Accumulators of one evaluation (or of one thread's rows).
+struct Acc<'a, T> {
     aggregate: Aggregate,
     /// Whether `hit` is maintained (always for Min/Max, which need it).
     track: bool,
-    values: Vec<T>,
-    hit: Vec<bool>,
+    values: &'a mut [T],
+    hit: &'a mut [bool],
+}
+
+/// Walks `N` rows through a tree in complete layout (`depth` levels of `branches`) in lockstep
+/// and returns the complete position each reached (a leaf slot: `(1 << depth) - 1` and up).
+#[inline(always)]
+fn walk_complete<T: Value, const N: usize>(
+    branches: &[FlatBranch<T>],
+    depth: u32,
+    x: &[T],
+    offsets: &[usize; N],
+) -> [usize; N] {
+    let mut at = [0usize; N];
+    for _ in 0..depth {
+        for (a, &offset) in at.iter_mut().zip(offsets) {
+            let b = branches[*a];
+            let first = x[offset + b.feature as usize] <= b.value;
+            *a = 2 * *a + 1 + usize::from(!first);
+        }
+    }
+    at
+}
+
+/// Threads a large evaluation may use: `IRONFLOW_TREE_THREADS` when set (1 turns threading
+/// off), else the available cores.
+pub(crate) fn max_threads() -> usize {
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::env::var("IRONFLOW_TREE_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1)
+    })
 }

@@ -21,6 +21,25 @@ pub(crate) struct Node<T> {
     pub(crate) left: u32,
 }
 
+/// A branch of a tree in complete layout: goes to `2i + 1` when `x[feature] <= value`, else to
+/// `2i + 2` (a NaN value always goes to `2i + 2`: the padding below shallow leaves).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C)]
+pub(crate) struct FlatBranch<T> {
+    pub(crate) value: T,
+    pub(crate) feature: u32,
+}
+
+/// Where a tree's complete layout lives: `(1 << depth) - 1` branches from `branches` in
+/// [`Forest::flat_branches`], then `1 << depth` leaf indices from `leaves` in
+/// [`Forest::flat_leaves`]. Every walk takes exactly `depth` steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Complete {
+    pub(crate) depth: u32,
+    pub(crate) branches: usize,
+    pub(crate) leaves: usize,
+}
+
 /// A validated, compiled tree ensemble; build one with [`crate::tree::ForestBuilder`] and
 /// evaluate it with [`Forest::aggregate`]. Immutable, so one forest serves concurrent requests.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +68,11 @@ pub struct Forest<T> {
     /// Every leaf has exactly one weight per target, in target order: leaf `l`'s weights are
     /// `leaf_weights[l * n_targets..][..n_targets]`.
     pub(crate) dense: bool,
+    /// Per tree, its complete layout when it is shallow and has no set splits (walked instead of
+    /// `nodes` where no row of a block needs NaN routing).
+    pub(crate) complete: Vec<Option<Complete>>,
+    pub(crate) flat_branches: Vec<FlatBranch<T>>,
+    pub(crate) flat_leaves: Vec<u32>,
 }
 
 impl<T: Value> Forest<T> {
@@ -69,6 +93,9 @@ impl<T: Value> Forest<T> {
             has_nan_first: false,
             covers_all_targets: true,
             dense: true,
+            complete: Vec::new(),
+            flat_branches: Vec::new(),
+            flat_leaves: Vec::new(),
         }
     }
 

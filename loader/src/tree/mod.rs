@@ -34,6 +34,7 @@ mod value;
 
 pub use build::ForestBuilder;
 pub use error::TreeError;
+pub(crate) use eval::max_threads;
 pub use eval::{Aggregate, Scores};
 pub use forest::Forest;
 pub use spec::{Branch, Cmp, LeafWeight, Split, TreeNode, TreeSpec};

@@ -292,6 +292,96 @@ fn lockstep_walks_match_the_reference_on_random_forests() {
     }
 }
 
+/// `tree` with its set splits turned into numeric ones (so it gets a complete layout).
+fn numeric_only(mut tree: TreeSpec<f32>) -> TreeSpec<f32> {
+    for node in &mut tree.nodes {
+        if let TreeNode::Branch(b) = node {
+            if matches!(b.split, Split::Member(_) | Split::Category(_)) {
+                b.split = Split::Compare(Cmp::Leq, 0.5);
+            }
+        }
+    }
+    tree
+}
+
+/// Rows of `nf` features, a NaN in about one value of `nan_every` (0: none).
+fn random_rows(rng: &mut Lcg, n_rows: usize, nf: usize, nan_every: usize) -> Vec<f32> {
+    (0..n_rows * nf)
+        .map(|_| match rng.below(10 * nan_every.max(1)) {
+            0 if nan_every > 0 => f32::NAN,
+            1 => rng.below(3) as f32,
+            _ => (rng.unit() * 4.0 - 2.0) as f32,
+        })
+        .collect()
+}
+
+#[test]
+fn complete_layouts_match_the_reference_with_and_without_nan() {
+    let mut rng = Lcg(7);
+    let (nf, nt) = (6, 3);
+    // Shallow trees get a complete layout; the depth-12 ones keep the compact one.
+    let mut trees: Vec<_> = (0..24)
+        .map(|i| numeric_only(random_tree(&mut rng, nf, nt, [0, 1, 3, 6, 9][i % 5])))
+        .collect();
+    trees.push(numeric_only(random_tree(&mut rng, nf, nt, 12)));
+    let mut f = forest(nf, nt, &trees).expect("valid");
+    f.lay_out_complete();
+    assert!(f.complete.iter().filter(|c| c.is_some()).count() >= 20);
+    for (n_rows, nan_every) in [(1, 0), (9, 0), (64, 0), (200, 0), (200, 1), (300, 40)] {
+        let x = random_rows(&mut rng, n_rows, nf, nan_every);
+        for aggregate in [Aggregate::Sum, Aggregate::Min, Aggregate::Max] {
+            let got = f.aggregate(&x, n_rows, nf, aggregate).expect("evaluates");
+            let slow = forest(nf, nt, &trees)
+                .map(|mut g| {
+                    g.complete.iter_mut().for_each(|c| *c = None);
+                    g
+                })
+                .expect("valid");
+            let want = slow
+                .aggregate(&x, n_rows, nf, aggregate)
+                .expect("evaluates");
+            assert_eq!(got, want, "{n_rows} rows, NaN 1/{nan_every}, {aggregate:?}");
+        }
+        let got = f
+            .aggregate(&x, n_rows, nf, Aggregate::Sum)
+            .expect("evaluates");
+        for r in 0..n_rows {
+            let want = reference(&trees, &x[r * nf..(r + 1) * nf], nt);
+            assert_eq!(got.row(r), &want[..], "row {r} of {n_rows}");
+        }
+    }
+}
+
+#[test]
+fn large_batches_split_across_threads_give_the_same_results() {
+    let mut rng = Lcg(11);
+    let (nf, nt) = (5, 2);
+    let trees: Vec<_> = (0..40).map(|_| random_tree(&mut rng, nf, nt, 6)).collect();
+    let f = forest(nf, nt, &trees).expect("valid");
+    let n_rows = 9_001;
+    assert_eq!(f.threads_for(n_rows), max_threads_for_tests().min(2));
+    let x = random_rows(&mut rng, n_rows, nf, 3);
+    for aggregate in [Aggregate::Sum, Aggregate::Average, Aggregate::Max] {
+        let got = f.aggregate(&x, n_rows, nf, aggregate).expect("evaluates");
+        for r in (0..n_rows).step_by(97).chain([n_rows - 1]) {
+            let one = f
+                .aggregate(&x[r * nf..(r + 1) * nf], 1, nf, aggregate)
+                .expect("evaluates");
+            assert_eq!(got.row(r), one.row(0), "row {r}, {aggregate:?}");
+            assert_eq!(got.hit(r), one.hit(0), "row {r}, {aggregate:?}");
+        }
+    }
+}
+
+/// Threads the evaluator may use here (at most 2 are asked for by the test above).
+fn max_threads_for_tests() -> usize {
+    std::env::var("IRONFLOW_TREE_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
 fn two_trees_two_targets() -> Vec<TreeSpec<f64>> {
     let w = |target, weight| LeafWeight { target, weight };
     vec![
