@@ -12,6 +12,10 @@
 //!   unmatched paths are not recorded (starlette_exporter's `filter_unhandled_paths`).
 //!
 //!
+//! - `grpc_server_started_total`, `grpc_server_handled_total` (+ `grpc_code`) and
+//!   `grpc_server_handling_seconds` (histogram) {grpc_type, grpc_service, grpc_method}: the
+//!   names and labels of py-grpc-prometheus, which MLServer's gRPC server uses.
+//!
 //! ironflow's own, beside MLServer's names:
 //! - `ironflow_model_queue_depth` {model}: a gauge of the requests admitted to the model's
 //!   bounded queue (waiting or running), see [`crate::infer::batching`].
@@ -57,6 +61,8 @@ const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 type ModelKey = (String, String);
 type RestKey = (String, String, u16);
+/// gRPC call type, service and method.
+type GrpcKey = (&'static str, String, String);
 
 #[derive(Debug, Clone)]
 struct Histogram<const N: usize> {
@@ -106,6 +112,9 @@ struct Families {
     rest_in_progress: BTreeMap<String, i64>,
     model_duration: BTreeMap<ModelKey, Histogram<{ MODEL_BUCKETS.len() }>>,
     queue_depth: Vec<(String, Arc<AtomicI64>)>,
+    grpc_started: BTreeMap<GrpcKey, u64>,
+    grpc_handled: BTreeMap<(GrpcKey, String), u64>,
+    grpc_duration: BTreeMap<GrpcKey, Histogram<{ BUCKETS.len() }>>,
 }
 
 static FAMILIES: LazyLock<Mutex<Families>> = LazyLock::new(Mutex::default);
@@ -147,6 +156,31 @@ pub fn queue_depth_gauge(model: &str) -> Arc<AtomicI64> {
     f.queue_depth.retain(|(_, g)| Arc::strong_count(g) > 1);
     f.queue_depth.push((model.to_owned(), gauge.clone()));
     gauge
+}
+
+/// Counts a gRPC call as started (`grpc_type` is `UNARY`, `SERVER_STREAMING`, ...).
+pub fn record_grpc_started(grpc_type: &'static str, service: &str, method: &str) {
+    let key = (grpc_type, service.to_owned(), method.to_owned());
+    *families().grpc_started.entry(key).or_default() += 1;
+}
+
+/// Counts a gRPC call as handled with its status code name (`OK`, `INVALID_ARGUMENT`, ...).
+pub fn record_grpc_handled(
+    grpc_type: &'static str,
+    service: &str,
+    method: &str,
+    code: &str,
+    elapsed: Duration,
+) {
+    let key = (grpc_type, service.to_owned(), method.to_owned());
+    let mut f = families();
+    *f.grpc_handled
+        .entry((key.clone(), code.to_owned()))
+        .or_default() += 1;
+    f.grpc_duration
+        .entry(key)
+        .or_default()
+        .observe(&BUCKETS, elapsed.as_secs_f64());
 }
 
 /// Middleware counting REST requests by method, route template and status.
@@ -288,6 +322,50 @@ pub fn render() -> String {
             out,
             "rest_server_requests_in_progress{{app_name=\"{APP_NAME}\",method=\"{}\"}} {n}",
             escape(method)
+        );
+    }
+    let grpc_labels = |(kind, service, method): &GrpcKey| {
+        format!(
+            "grpc_method=\"{}\",grpc_service=\"{}\",grpc_type=\"{kind}\"",
+            escape(method),
+            escape(service)
+        )
+    };
+    header(
+        &mut out,
+        "grpc_server_started_total",
+        "Total number of RPCs started on the server.",
+        "counter",
+    );
+    for (k, v) in &f.grpc_started {
+        let _ = writeln!(out, "grpc_server_started_total{{{}}} {v}", grpc_labels(k));
+    }
+    header(
+        &mut out,
+        "grpc_server_handled_total",
+        "Total number of RPCs completed on the server, regardless of success or failure.",
+        "counter",
+    );
+    for ((k, code), v) in &f.grpc_handled {
+        let _ = writeln!(
+            out,
+            "grpc_server_handled_total{{grpc_code=\"{}\",{}}} {v}",
+            escape(code),
+            grpc_labels(k)
+        );
+    }
+    header(
+        &mut out,
+        "grpc_server_handling_seconds",
+        "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+        "histogram",
+    );
+    for (k, h) in &f.grpc_duration {
+        h.render(
+            &mut out,
+            "grpc_server_handling_seconds",
+            &grpc_labels(k),
+            &BUCKETS,
         );
     }
     header(

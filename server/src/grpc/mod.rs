@@ -3,6 +3,7 @@
 //! served by tonic over the same [`AppState`] as REST.
 
 pub mod convert;
+pub mod metrics;
 pub mod repository;
 pub mod service;
 
@@ -34,6 +35,7 @@ pub async fn serve_grpc_on(
         .max_decoding_message_size(max_message_bytes)
         .max_encoding_message_size(max_message_bytes);
     tonic::transport::Server::builder()
+        .layer(metrics::GrpcMetricsLayer)
         .add_service(inference)
         .add_service(repository)
         .add_service(health)

@@ -89,3 +89,58 @@ async fn counters_increase_on_both_ports() {
     }
     let _ = stop.send(());
 }
+
+/// gRPC calls count into py-grpc-prometheus's families, as MLServer's gRPC server exposes them.
+#[tokio::test]
+async fn grpc_calls_are_counted_by_method_and_code() {
+    use crate::harness::{proto_request, serve_args, GrpcServer};
+    use ironflow_proto::inference::ServerLiveRequest;
+
+    let dir = corpus("sk-logreg-multiclass-new");
+    let server = GrpcServer::start(&serve_args(&[dir.join("model").as_os_str()])).await;
+    let labels = |method: &str| {
+        format!("grpc_method=\"{method}\",grpc_service=\"inference.GRPCInferenceService\",grpc_type=\"UNARY\"")
+    };
+    let before = ironflow_server::metrics::render();
+    let started = |text: &str| {
+        sample(
+            text,
+            &format!("grpc_server_started_total{{{}}}", labels("ModelInfer")),
+        )
+    };
+    let handled = |text: &str, code: &str| {
+        sample(
+            text,
+            &format!(
+                "grpc_server_handled_total{{grpc_code=\"{code}\",{}}}",
+                labels("ModelInfer")
+            ),
+        )
+    };
+    let mut client = server.client.clone();
+    let request = proto_request("model", &read_json(&dir.join("request.json")));
+    client.model_infer(request.clone()).await.expect("infer");
+    let mut bad = request;
+    bad.model_name = "nosuchmodel".to_owned();
+    client.model_infer(bad).await.expect_err("unknown model");
+    client
+        .server_live(ServerLiveRequest {})
+        .await
+        .expect("live");
+    let after = ironflow_server::metrics::render();
+    // Other tests share the process-wide registry: compare counts, at least ours were added.
+    assert!(started(&after) >= started(&before) + 2.0, "{after}");
+    assert!(
+        handled(&after, "OK") >= handled(&before, "OK") + 1.0,
+        "{after}"
+    );
+    assert!(
+        handled(&after, "NOT_FOUND") >= handled(&before, "NOT_FOUND") + 1.0,
+        "{after}"
+    );
+    assert!(after.contains("# TYPE grpc_server_handling_seconds histogram"));
+    assert!(after.contains(&format!(
+        "grpc_server_handling_seconds_count{{{}}}",
+        labels("ServerLive")
+    )));
+}
