@@ -93,7 +93,8 @@ pub struct ServeArgs {
     #[arg(long, env = "MLSERVER_MODEL_MAX_BATCH_TIME", value_parser = parse_seconds)]
     pub max_batch_time: Option<f64>,
 
-    /// The most requests waiting for one model; past it, requests are refused at once (503).
+    /// The most requests admitted for one model (waiting or running); past it, requests are
+    /// refused at once (503 / gRPC UNAVAILABLE). 0: no limit.
     #[arg(long, env = "IRONFLOW_MAX_QUEUE", default_value_t = 1024)]
     pub max_queue: usize,
 

@@ -2,9 +2,6 @@
 //! [`NamedTensor`]s, call [`predict`] (which runs the model on the blocking pool, bounded by the
 //! inference slots), and encode the outputs back; [`infer`] is the REST JSON form of that.
 
-#[path = "batching.rs"]
-pub mod batching;
-
 use std::sync::Arc;
 
 use ironflow_loader::NamedTensor;
@@ -18,7 +15,7 @@ use crate::state::{AppState, ServedModel};
 /// The request is first admitted to the model's bounded queue (refused at once with
 /// [`ServeError::Overloaded`] when it is full), then run on the blocking pool, bounded by the
 /// inference slots: alone, or concatenated with concurrent requests when the model batches
-/// ([`batching`]). No lock is held across inference.
+/// ([`crate::batching`]). No lock is held across inference.
 pub async fn predict(
     state: &AppState,
     served: &ServedModel,

@@ -2,6 +2,7 @@
 //! them) and serves them over the KServe v2 / Open Inference Protocol REST and gRPC APIs,
 //! following MLServer's wire conventions.
 
+pub mod batching;
 pub mod codec;
 pub mod config;
 pub mod error;

@@ -18,7 +18,7 @@
 //!
 //! ironflow's own, beside MLServer's names:
 //! - `ironflow_model_queue_depth` {model}: a gauge of the requests admitted to the model's
-//!   bounded queue (waiting or running), see [`crate::infer::batching`].
+//!   bounded queue (waiting or running), see [`crate::batching`].
 //! - `ironflow_model_request_duration_seconds` {model, version}: a histogram of inference request
 //!   durations, with buckets from 0.25 ms (the summary above has no distribution).
 //!

@@ -19,8 +19,8 @@ pub struct ModelServingSettings {
     pub max_batch_size: usize,
     /// How long a batch waits for more requests (`max_batch_time`; zero: no batching).
     pub max_batch_time: Duration,
-    /// The most requests waiting for this model; past it, new requests are refused at once
-    /// (HTTP 503 / gRPC UNAVAILABLE).
+    /// The most requests admitted for this model (waiting or running); past it, new requests are
+    /// refused at once (HTTP 503 / gRPC UNAVAILABLE). 0: no limit.
     pub max_queue: usize,
 }
 
@@ -55,7 +55,7 @@ pub struct ServedModel {
     /// Batching and queue settings.
     pub settings: ModelServingSettings,
     /// Admission (the bounded queue) and adaptive batching, per `settings`.
-    pub runner: crate::infer::batching::ModelRunner,
+    pub runner: crate::batching::ModelRunner,
 }
 
 impl ServedModel {
@@ -72,7 +72,7 @@ impl ServedModel {
         settings: ModelServingSettings,
     ) -> Self {
         let metadata = ModelMetadata::describe(&name, version.as_deref(), &model);
-        let runner = crate::infer::batching::ModelRunner::new(&name, &settings);
+        let runner = crate::batching::ModelRunner::new(&name, &settings);
         Self {
             name,
             version,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use ironflow_proto::inference::grpc_inference_service_client::GrpcInferenceServiceClient;
 use ironflow_proto::inference::model_infer_request::InferInputTensor;
 use ironflow_proto::inference::{InferTensorContents, ModelInferRequest};
-use ironflow_server::infer::batching::VERIFIED_BATCHES;
+use ironflow_server::batching::VERIFIED_BATCHES;
 use ironflow_server::state::{AppState, ModelServingSettings, ServedModel};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
