@@ -10,11 +10,10 @@
 //! exist (`BASELINE_MODELS`, default `/work/baseline-models`); `python/time_baselines.py` times
 //! scikit-learn and onnxruntime on the same rows.
 
-use std::time::Duration;
+mod common;
 
-use criterion::{
-    criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput,
-};
+use common::ROWS;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ironflow_benches::{corpus_case, read_request};
 use ironflow_server::codec::InferRequest;
 use ironflow_server::state::{AppState, ServedModel};
@@ -27,8 +26,6 @@ const CASES: &[&str] = &[
     "onnx-mlp-new",
     "sk-columntransformer-rf-mixed-new",
 ];
-
-const ROWS: [usize; 3] = [1, 100, 10_000];
 
 fn flatten(v: &Value, out: &mut Vec<Value>) {
     match v {
@@ -66,12 +63,8 @@ fn serve_path(c: &mut Criterion) {
         .expect("runtime");
     for case in CASES {
         let dir = corpus_case(case);
-        let model = match ironflow_loader::load(&dir.join("model")) {
-            Ok(model) => model,
-            Err(e) => {
-                eprintln!("skipping {case}: {e}");
-                continue;
-            }
+        let Some(model) = common::load_or_skip(&dir.join("model"), case) else {
+            continue;
         };
         let state = AppState::new(
             vec![ServedModel::new((*case).to_owned(), None, model)],
@@ -81,12 +74,7 @@ fn serve_path(c: &mut Criterion) {
         let served = state.model(case, None).expect("served");
         let text = std::fs::read_to_string(dir.join("request.json")).expect("request.json");
         let request: Value = serde_json::from_str(&text).expect("request.json is JSON");
-        let mut group = c.benchmark_group(format!("serve_path/{case}"));
-        group
-            .sampling_mode(SamplingMode::Flat)
-            .sample_size(20)
-            .warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(2));
+        let mut group = common::group(c, format!("serve_path/{case}"));
         for rows in ROWS {
             let body = tile_body(&request, rows);
             group.throughput(Throughput::Elements(rows as u64));
@@ -113,33 +101,13 @@ fn baseline_predict(c: &mut Criterion) {
     let root = std::env::var("BASELINE_MODELS").unwrap_or_else(|_| "/work/baseline-models".into());
     let root = std::path::Path::new(&root);
     for name in ["bc_rf", "onnx_mlp"] {
-        let model = match ironflow_loader::load(&root.join(name)) {
-            Ok(model) => model,
-            Err(e) => {
-                eprintln!("skipping baseline {name}: {e}");
-                continue;
-            }
+        let Some(model) = common::load_or_skip(&root.join(name), &format!("baseline {name}"))
+        else {
+            continue;
         };
         let request = read_request(&root.join("requests").join(format!("{name}-100.json")))
             .expect("the baseline request decodes");
-        let mut group = c.benchmark_group(format!("baseline_predict/{name}"));
-        group
-            .sampling_mode(SamplingMode::Flat)
-            .sample_size(20)
-            .warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(2));
-        for rows in ROWS {
-            let inputs = request.tile(rows);
-            group.throughput(Throughput::Elements(rows as u64));
-            group.bench_with_input(BenchmarkId::from_parameter(rows), &inputs, |b, inputs| {
-                b.iter_batched(
-                    || inputs.clone(),
-                    |inputs| model.predict(inputs).expect("predict"),
-                    BatchSize::LargeInput,
-                )
-            });
-        }
-        group.finish();
+        common::bench_predict(c, format!("baseline_predict/{name}"), &model, &request);
     }
 }
 

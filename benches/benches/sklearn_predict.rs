@@ -3,11 +3,9 @@
 //! `BYTES` as strings) with its rows tiled; the model is loaded and the inputs built outside the
 //! timed loop. `benches/python/time_sklearn.py` times scikit-learn and mlflow on the same rows.
 
-use std::time::Duration;
+mod common;
 
-use criterion::{
-    criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput,
-};
+use criterion::{criterion_group, criterion_main, Criterion};
 use ironflow_benches::{bench_case, read_request};
 
 /// One case per family: linear, tree, forest, gradient boosting, hist gradient boosting, MLP,
@@ -29,44 +27,14 @@ const CASES: &[&str] = &[
     "bc-rf-100x10",
 ];
 
-const ROWS: [usize; 3] = [1, 100, 10_000];
-
 fn predict(c: &mut Criterion) {
     for case in CASES {
         let dir = bench_case(case);
-        // A family this build cannot load yet is reported and skipped, not fatal to the suite.
-        let model = match ironflow_loader::load(&dir.join("model")) {
-            Ok(model) => model,
-            Err(e) => {
-                eprintln!("skipping {case}: {e}");
-                continue;
-            }
+        let Some(model) = common::load_or_skip(&dir.join("model"), case) else {
+            continue;
         };
         let request = read_request(&dir.join("request.json")).expect("request.json decodes");
-        let mut group = c.benchmark_group(format!("sklearn_predict/{case}"));
-        group
-            .sampling_mode(SamplingMode::Flat)
-            .sample_size(20)
-            .warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(2));
-        for rows in ROWS {
-            let inputs = request.tile(rows);
-            group.throughput(Throughput::Elements(rows as u64));
-            // The copy `predict` consumes is made outside the timing, like a decoded request.
-            let size = if rows > 100 {
-                BatchSize::LargeInput
-            } else {
-                BatchSize::SmallInput
-            };
-            group.bench_with_input(BenchmarkId::from_parameter(rows), &inputs, |b, inputs| {
-                b.iter_batched(
-                    || inputs.clone(),
-                    |inputs| model.predict(inputs).expect("predict"),
-                    size,
-                )
-            });
-        }
-        group.finish();
+        common::bench_predict(c, format!("sklearn_predict/{case}"), &model, &request);
     }
 }
 
