@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::datatype::DataType;
 use crate::error::PredictError;
-use crate::mlmodel::{MlModel, Signature};
+use crate::mlmodel::{MlModel, ParamsSchema, Schema, Signature};
 use crate::Tensor;
 
 /// A named tensor, as requests carry inputs and models return outputs.
@@ -108,6 +108,16 @@ impl LoadedModel {
             output_style,
             predictor,
         }
+    }
+
+    /// The signature's input schema, if the model was logged with one.
+    pub fn input_schema(&self) -> Option<&Schema> {
+        self.signature.as_ref()?.inputs.as_ref()
+    }
+
+    /// The signature's params schema (MLflow >= 2.6), if the model was logged with one.
+    pub fn params_schema(&self) -> Option<&ParamsSchema> {
+        self.signature.as_ref()?.params.as_ref()
     }
 
     /// Runs the model. Thread-safe; blocking (call it from a blocking pool).

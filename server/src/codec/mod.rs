@@ -112,19 +112,17 @@ pub fn content_type(parameters: Option<&Parameters>) -> Option<&str> {
 
 /// The transport-neutral decoding step every inference path (REST JSON, REST binary, gRPC) runs
 /// between reading its wire form and predicting, for the model `served`: the MLflow params in the
-/// request parameters are checked against its signature's params schema ([`params`]), then the
-/// content types are applied ([`content_type`]).
+/// request's content types are applied ([`content_type`]), then the MLflow params in the request
+/// parameters are checked against its signature's params schema ([`params`]).
 pub fn prepare_inputs(
     served: &crate::state::ServedModel,
     request_parameters: Option<&Parameters>,
     inputs: Vec<TaggedInput>,
 ) -> Result<Vec<ironflow_loader::NamedTensor>, crate::error::ServeError> {
-    let params_schema = served
-        .model
-        .signature
-        .as_ref()
-        .and_then(|s| s.params.as_ref());
     let inputs = apply_content_types(&served.metadata, request_parameters, inputs)?;
-    params::enforce_params(params_schema, params::request_params(request_parameters))?;
+    params::enforce_params(
+        served.model.params_schema(),
+        params::request_params(request_parameters),
+    )?;
     Ok(inputs)
 }

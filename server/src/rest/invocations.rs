@@ -29,23 +29,14 @@ pub async fn invocations(
     let content_type = headers
         .get(CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let schema = served
-        .model
-        .signature
-        .as_ref()
-        .and_then(|s| s.inputs.as_ref());
+    let schema = served.model.input_schema();
     let (inputs, params) = match body_format(content_type.as_deref())? {
         BodyFormat::Json => parse_json_with_params(&body.0, schema)?,
         BodyFormat::Csv => (parse_csv(&body.0, schema)?, Map::new()),
     };
     drop(body);
     // MLflow's scoring server checks `params` against the signature's params schema.
-    let params_schema = served
-        .model
-        .signature
-        .as_ref()
-        .and_then(|s| s.params.as_ref());
-    crate::codec::params::enforce_params(params_schema, params)?;
+    crate::codec::params::enforce_params(served.model.params_schema(), params)?;
     let outputs = crate::infer::predict(&state, &served, inputs).await?;
     Ok(Json(predictions(outputs, served.model.output_style)?))
 }
