@@ -47,8 +47,18 @@ pub struct ModelRunner {
 /// Inference expected to take less than this runs on the async thread that decoded the request
 /// instead of the blocking pool: for a model answering in a few microseconds, the hop to the pool
 /// and back (two thread wake-ups, measured as ~40% of the CPU time of 1-row requests) costs more
-/// than the model, while blocking an I/O thread this long is harmless.
-const INLINE_BUDGET: Duration = Duration::from_micros(20);
+/// than the model, while blocking an I/O thread this long is harmless. `IRONFLOW_INLINE_BUDGET_US`
+/// overrides it (0 sends every inference to the pool; profiling under valgrind, where everything is
+/// ~50x slower, needs a larger one to see the path real requests take).
+static INLINE_BUDGET: std::sync::LazyLock<Duration> = std::sync::LazyLock::new(|| {
+    std::env::var("IRONFLOW_INLINE_BUDGET_US")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_INLINE_BUDGET, Duration::from_micros)
+});
+
+/// [`INLINE_BUDGET`] unless the environment says otherwise.
+const DEFAULT_INLINE_BUDGET: Duration = Duration::from_micros(20);
 
 /// A model's measured cost per row (an exponential moving average; 0 until measured), which
 /// decides whether a request runs inline (see [`INLINE_BUDGET`]).

@@ -28,15 +28,18 @@
 //! registry, so the gRPC service counts into the same families.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::header::CONTENT_TYPE;
-use axum::middleware::Next;
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -59,8 +62,6 @@ const MODEL_BUCKETS: [f64; 14] = [
 /// The Prometheus text format's content type.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-type ModelKey = (String, String);
-type RestKey = (String, String, u16);
 /// gRPC call type, service and method.
 type GrpcKey = (&'static str, String, String);
 
@@ -102,19 +103,43 @@ impl<const N: usize> Histogram<N> {
     }
 }
 
+/// One model's (and version's) inference counts.
+#[derive(Debug, Default)]
+struct ModelEntry {
+    success: u64,
+    failure: u64,
+    duration: Histogram<{ MODEL_BUCKETS.len() }>,
+}
+
+/// One (method, route, status)'s REST requests.
+#[derive(Debug, Default)]
+struct RestEntry {
+    duration: Histogram<{ BUCKETS.len() }>,
+}
+
+/// The registry. Model and REST entries are nested maps keyed by `String`, so the hot path looks
+/// them up by `&str` and allocates only the first time a key is seen.
 #[derive(Debug, Default)]
 struct Families {
-    infer_success: BTreeMap<ModelKey, u64>,
-    infer_failure: BTreeMap<ModelKey, u64>,
-    infer_duration: BTreeMap<ModelKey, (f64, u64)>,
-    rest_requests: BTreeMap<RestKey, u64>,
-    rest_duration: BTreeMap<RestKey, Histogram<{ BUCKETS.len() }>>,
+    /// model -> version -> counts.
+    models: BTreeMap<String, BTreeMap<String, ModelEntry>>,
+    /// method -> route template (axum's, e.g. `/v2/models/{name}/infer`) -> status -> counts.
+    rest: BTreeMap<String, BTreeMap<String, BTreeMap<u16, RestEntry>>>,
     rest_in_progress: BTreeMap<String, i64>,
-    model_duration: BTreeMap<ModelKey, Histogram<{ MODEL_BUCKETS.len() }>>,
     queue_depth: Vec<(String, Arc<AtomicI64>)>,
     grpc_started: BTreeMap<GrpcKey, u64>,
     grpc_handled: BTreeMap<(GrpcKey, String), u64>,
     grpc_duration: BTreeMap<GrpcKey, Histogram<{ BUCKETS.len() }>>,
+}
+
+/// `map[key]`, inserted with its default the first time, looked up without allocating after.
+fn slot<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), V::default());
+    }
+    // Inserted just above when missing.
+    map.get_mut(key)
+        .unwrap_or_else(|| unreachable!("inserted above"))
 }
 
 static FAMILIES: LazyLock<Mutex<Families>> = LazyLock::new(Mutex::default);
@@ -128,22 +153,16 @@ fn families() -> MutexGuard<'static, Families> {
 
 /// Counts one inference request of `model` (`version` as the request named it).
 pub fn record_infer(model: &str, version: Option<&str>, success: bool, elapsed: Duration) {
-    let key = (model.to_owned(), version.unwrap_or("None").to_owned());
     let mut f = families();
-    let counter = if success {
-        &mut f.infer_success
+    let entry = slot(slot(&mut f.models, model), version.unwrap_or("None"));
+    if success {
+        entry.success += 1;
     } else {
-        &mut f.infer_failure
-    };
-    *counter.entry(key.clone()).or_default() += 1;
-    let seconds = elapsed.as_secs_f64();
-    f.model_duration
-        .entry(key.clone())
-        .or_default()
-        .observe(&MODEL_BUCKETS, seconds);
-    let (sum, count) = f.infer_duration.entry(key).or_default();
-    *sum += seconds;
-    *count += 1;
+        entry.failure += 1;
+    }
+    entry
+        .duration
+        .observe(&MODEL_BUCKETS, elapsed.as_secs_f64());
 }
 
 /// A new queue-depth gauge for `model`, counted in `ironflow_model_queue_depth` (summed with
@@ -183,25 +202,61 @@ pub fn record_grpc_handled(
         .observe(&BUCKETS, elapsed.as_secs_f64());
 }
 
-/// Middleware counting REST requests by method, route template and status.
-pub async fn track_rest(matched: Option<MatchedPath>, request: Request, next: Next) -> Response {
-    let Some(matched) = matched else {
-        return next.run(request).await;
-    };
-    let method = request.method().as_str().to_owned();
-    let path = label_path(matched.as_str());
-    let _in_progress = InProgress::enter(&method);
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let seconds = started.elapsed().as_secs_f64();
-    let key = (method, path, response.status().as_u16());
-    let mut f = families();
-    *f.rest_requests.entry(key.clone()).or_default() += 1;
-    f.rest_duration
-        .entry(key)
-        .or_default()
-        .observe(&BUCKETS, seconds);
-    response
+/// The layer counting REST requests by method, route template and status
+/// ([`RestMetrics`]); applied per route, so unmatched paths are not counted.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RestMetricsLayer;
+
+impl<S> tower::Layer<S> for RestMetricsLayer {
+    type Service = RestMetrics<S>;
+
+    fn layer(&self, inner: S) -> RestMetrics<S> {
+        RestMetrics { inner }
+    }
+}
+
+/// Counts each request of the wrapped route into `rest_server_*`. A plain tower service rather
+/// than an `axum::middleware::from_fn`, which clones the whole inner route on every request.
+#[derive(Debug, Clone)]
+pub struct RestMetrics<S> {
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for RestMetrics<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let Some(matched) = request.extensions().get::<MatchedPath>().cloned() else {
+            return Box::pin(self.inner.call(request));
+        };
+        let method = request.method().clone();
+        let in_progress = InProgress::enter(method.clone());
+        let started = Instant::now();
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            let response = answer.await?;
+            let seconds = started.elapsed().as_secs_f64();
+            let mut f = families();
+            in_progress.leave(&mut f);
+            let by_route = slot(&mut f.rest, method.as_str());
+            slot(by_route, matched.as_str())
+                .entry(response.status().as_u16())
+                .or_default()
+                .duration
+                .observe(&BUCKETS, seconds);
+            Ok(response)
+        })
+    }
 }
 
 /// The route template with MLServer's parameter names, so dashboards built on MLServer match.
@@ -211,25 +266,29 @@ fn label_path(template: &str) -> String {
         .replace("{version}", "{model_version}")
 }
 
-/// Counts a request in progress until dropped (also when the client goes away mid-request).
-struct InProgress(String);
+/// Counts a request in progress until it [leaves](InProgress::leave) or is dropped (when the
+/// client goes away mid-request).
+struct InProgress(Option<Method>);
 
 impl InProgress {
-    fn enter(method: &str) -> Self {
-        *families()
-            .rest_in_progress
-            .entry(method.to_owned())
-            .or_default() += 1;
-        Self(method.to_owned())
+    fn enter(method: Method) -> Self {
+        *slot(&mut families().rest_in_progress, method.as_str()) += 1;
+        Self(Some(method))
+    }
+
+    /// Leaves under a lock the caller already holds.
+    fn leave(mut self, f: &mut Families) {
+        if let Some(method) = self.0.take() {
+            *slot(&mut f.rest_in_progress, method.as_str()) -= 1;
+        }
     }
 }
 
 impl Drop for InProgress {
     fn drop(&mut self) {
-        *families()
-            .rest_in_progress
-            .entry(self.0.clone())
-            .or_default() -= 1;
+        if let Some(method) = self.0.take() {
+            *slot(&mut families().rest_in_progress, method.as_str()) -= 1;
+        }
     }
 }
 
@@ -243,25 +302,44 @@ pub fn render() -> String {
     let f = families();
     let mut out = String::new();
     let model_labels =
-        |(m, v): &ModelKey| format!("model=\"{}\",version=\"{}\"", escape(m), escape(v));
-    let rest_labels = |(method, path, status): &RestKey| {
-        format!(
-            "app_name=\"{APP_NAME}\",method=\"{}\",path=\"{}\",status_code=\"{status}\"",
-            escape(method),
-            escape(path)
-        )
-    };
+        |m: &str, v: &str| format!("model=\"{}\",version=\"{}\"", escape(m), escape(v));
+    let models: Vec<(String, &ModelEntry)> = f
+        .models
+        .iter()
+        .flat_map(|(m, versions)| versions.iter().map(move |(v, e)| (model_labels(m, v), e)))
+        .collect();
+    // Sorted by method, path label and status, as the labels read.
+    let mut rest: Vec<(String, &RestEntry)> = Vec::new();
+    let mut rest_keys: Vec<(&str, String, u16, &RestEntry)> = Vec::new();
+    for (method, routes) in &f.rest {
+        for (template, statuses) in routes {
+            for (status, entry) in statuses {
+                rest_keys.push((method, label_path(template), *status, entry));
+            }
+        }
+    }
+    rest_keys.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+    for (method, path, status, entry) in rest_keys {
+        rest.push((
+            format!(
+                "app_name=\"{APP_NAME}\",method=\"{}\",path=\"{}\",status_code=\"{status}\"",
+                escape(method),
+                escape(&path)
+            ),
+            entry,
+        ));
+    }
     header(
         &mut out,
         "model_infer_request_success_total",
         "Model infer request success count",
         "counter",
     );
-    for (k, v) in &f.infer_success {
+    for (l, e) in models.iter().filter(|(_, e)| e.success > 0) {
         let _ = writeln!(
             out,
-            "model_infer_request_success_total{{{}}} {v}",
-            model_labels(k)
+            "model_infer_request_success_total{{{l}}} {}",
+            e.success
         );
     }
     header(
@@ -270,11 +348,11 @@ pub fn render() -> String {
         "Model infer request failure count",
         "counter",
     );
-    for (k, v) in &f.infer_failure {
+    for (l, e) in models.iter().filter(|(_, e)| e.failure > 0) {
         let _ = writeln!(
             out,
-            "model_infer_request_failure_total{{{}}} {v}",
-            model_labels(k)
+            "model_infer_request_failure_total{{{l}}} {}",
+            e.failure
         );
     }
     header(
@@ -283,8 +361,8 @@ pub fn render() -> String {
         "Model infer request duration",
         "summary",
     );
-    for (k, (sum, count)) in &f.infer_duration {
-        let l = model_labels(k);
+    for (l, e) in &models {
+        let (sum, count) = (e.duration.sum, e.duration.count);
         let _ = writeln!(out, "model_infer_request_duration_count{{{l}}} {count}");
         let _ = writeln!(out, "model_infer_request_duration_sum{{{l}}} {sum}");
     }
@@ -294,8 +372,12 @@ pub fn render() -> String {
         "Total HTTP requests",
         "counter",
     );
-    for (k, v) in &f.rest_requests {
-        let _ = writeln!(out, "rest_server_requests_total{{{}}} {v}", rest_labels(k));
+    for (l, e) in &rest {
+        let _ = writeln!(
+            out,
+            "rest_server_requests_total{{{l}}} {}",
+            e.duration.count
+        );
     }
     header(
         &mut out,
@@ -303,11 +385,11 @@ pub fn render() -> String {
         "HTTP request duration, in seconds",
         "histogram",
     );
-    for (k, h) in &f.rest_duration {
-        h.render(
+    for (l, e) in &rest {
+        e.duration.render(
             &mut out,
             "rest_server_request_duration_seconds",
-            &rest_labels(k),
+            l,
             &BUCKETS,
         );
     }
@@ -391,11 +473,11 @@ pub fn render() -> String {
         "Model inference request duration, in seconds",
         "histogram",
     );
-    for (k, h) in &f.model_duration {
-        h.render(
+    for (l, e) in &models {
+        e.duration.render(
             &mut out,
             "ironflow_model_request_duration_seconds",
-            &model_labels(k),
+            l,
             &MODEL_BUCKETS,
         );
     }

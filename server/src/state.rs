@@ -122,6 +122,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// `settings.json`: the server's name and version, compression, root path and CORS.
     pub server: Arc<crate::repository::ServerSettings>,
+    /// The CloudEvents header values of this server's inference responses, built once.
+    pub cloudevents: Arc<crate::rest::cloudevents::CloudEvents>,
 }
 
 impl AppState {
@@ -148,6 +150,7 @@ impl AppState {
             inference_slots: Arc::new(Semaphore::new(inference_threads.max(1))),
             max_body_bytes,
             server: Arc::new(crate::repository::ServerSettings::default()),
+            cloudevents: Arc::new(crate::rest::cloudevents::CloudEvents::new("mlserver")),
         }
     }
 
@@ -173,6 +176,9 @@ impl AppState {
     /// The same state serving with the given `settings.json` settings.
     pub fn with_server_settings(mut self, settings: crate::repository::ServerSettings) -> Self {
         self.server = Arc::new(settings);
+        self.cloudevents = Arc::new(crate::rest::cloudevents::CloudEvents::new(
+            self.cloudevents_name(),
+        ));
         self
     }
 

@@ -85,10 +85,10 @@ pub fn decode_inputs(
 ) -> Result<Vec<TaggedInput>, ServeError> {
     let mut rest = binary;
     let mut out = Vec::with_capacity(inputs.len());
-    for input in inputs {
+    for mut input in inputs {
         let size = binary_size(&input)?;
         let tensor = match size {
-            None => decode_input(&input)?,
+            None => decode_input(&mut input)?,
             Some(size) => {
                 if input.data.is_some() {
                     return Err(BinaryError::Both { name: input.name }.into());

@@ -1,9 +1,8 @@
 //! Request input -> loader tensor.
 
-use ironflow_loader::tensor::{f16, ndarray::ArrayD, Datum};
-use ironflow_loader::{DataType, NamedTensor, Tensor};
+use ironflow_loader::{DataType, NamedTensor};
 
-use super::elements::{parse_flat, Element};
+use super::input_data::{Elements, InputData};
 use super::RequestInput;
 
 /// Why a request input cannot be decoded into a tensor.
@@ -80,68 +79,29 @@ pub(super) fn datatype_and_shape(
     Ok((datatype, shape))
 }
 
-/// Decodes one request input into a named tensor of its declared datatype and shape.
-pub fn decode_input(input: &RequestInput) -> Result<NamedTensor, DecodeError> {
-    let name = &input.name;
+/// Decodes one request input into a named tensor of its declared datatype and shape, taking its
+/// `data` (parsed already when the body was read, or parsed now from the text kept).
+pub fn decode_input(input: &mut RequestInput) -> Result<NamedTensor, DecodeError> {
     let (datatype, shape) = datatype_and_shape(input)?;
-    let json = input
-        .data
-        .as_ref()
-        .ok_or_else(|| DecodeError::NoData { name: name.clone() })?
-        .get();
-    let tensor = match datatype {
-        DataType::Bool => build::<bool>(input, datatype, &shape, json),
-        DataType::Uint8 => build::<u8>(input, datatype, &shape, json),
-        DataType::Uint16 => build::<u16>(input, datatype, &shape, json),
-        DataType::Uint32 => build::<u32>(input, datatype, &shape, json),
-        DataType::Uint64 => build::<u64>(input, datatype, &shape, json),
-        DataType::Int8 => build::<i8>(input, datatype, &shape, json),
-        DataType::Int16 => build::<i16>(input, datatype, &shape, json),
-        DataType::Int32 => build::<i32>(input, datatype, &shape, json),
-        DataType::Int64 => build::<i64>(input, datatype, &shape, json),
-        DataType::Fp16 => build::<f16>(input, datatype, &shape, json),
-        DataType::Fp32 => build::<f32>(input, datatype, &shape, json),
-        DataType::Fp64 => build::<f64>(input, datatype, &shape, json),
-        DataType::Bytes => build::<String>(input, datatype, &shape, json),
-    }?;
-    Ok(NamedTensor::new(name.clone(), tensor))
-}
-
-fn build<T: Element + Datum>(
-    input: &RequestInput,
-    datatype: DataType,
-    shape: &[usize],
-    json: &str,
-) -> Result<Tensor, DecodeError> {
-    let data = parse_flat::<T>(json).map_err(|message| DecodeError::Data {
-        name: input.name.clone(),
+    let name = &input.name;
+    let elements = match input.data.take() {
+        None => return Err(DecodeError::NoData { name: name.clone() }),
+        Some(InputData::Typed(elements)) => elements,
+        Some(InputData::Raw(json)) => Elements::parse(datatype, json.get()),
+    };
+    let elements = elements.map_err(|message| DecodeError::Data {
+        name: name.clone(),
         datatype,
         message,
     })?;
-    let expected = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
-    let count_error = |expected: usize| DecodeError::ElementCount {
-        name: input.name.clone(),
-        shape: input.shape.clone(),
-        expected,
-        got: data.len(),
-    };
-    match expected {
-        Some(expected) if expected == data.len() => {}
-        Some(expected) => return Err(count_error(expected)),
-        None => return Err(count_error(usize::MAX)),
-    }
-    ArrayD::from_shape_vec(shape, data)
-        .map(Tensor::from)
-        .map_err(|e| DecodeError::Data {
-            name: input.name.clone(),
-            datatype,
-            message: e.to_string(),
-        })
+    let tensor = elements.into_tensor(name, &input.shape, datatype, &shape)?;
+    Ok(NamedTensor::new(name.clone(), tensor))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ironflow_loader::tensor::Datum;
 
     fn input(json: &str) -> RequestInput {
         serde_json::from_str(json).expect("valid input json")
@@ -149,7 +109,7 @@ mod tests {
 
     #[test]
     fn decodes_shape_and_type() {
-        let t = decode_input(&input(
+        let t = decode_input(&mut input(
             r#"{"name":"x","shape":[2,2],"datatype":"FP32","data":[[1,2],[3,4]]}"#,
         ))
         .expect("decode");
@@ -159,7 +119,7 @@ mod tests {
 
     #[test]
     fn rejects_count_mismatch_and_unknown_datatype() {
-        let err = decode_input(&input(
+        let err = decode_input(&mut input(
             r#"{"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3]}"#,
         ))
         .expect_err("count");
@@ -171,12 +131,12 @@ mod tests {
                 ..
             }
         ));
-        let err = decode_input(&input(
+        let err = decode_input(&mut input(
             r#"{"name":"x","shape":[1],"datatype":"FLOAT","data":[1]}"#,
         ))
         .expect_err("datatype");
         assert!(err.to_string().contains("FLOAT"));
-        let err = decode_input(&input(
+        let err = decode_input(&mut input(
             r#"{"name":"x","shape":[-1],"datatype":"FP32","data":[1]}"#,
         ))
         .expect_err("negative");

@@ -2,7 +2,6 @@
 //! buffer, with one error naming the offending element.
 
 use std::fmt;
-use std::marker::PhantomData;
 
 use ironflow_loader::tensor::f16;
 use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
@@ -119,22 +118,34 @@ impl Element for String {
 }
 
 /// Parses `json` (a scalar, or lists nested to any depth) into a flat `Vec<T>`.
+#[cfg(test)]
 pub fn parse_flat<T: Element>(json: &str) -> Result<Vec<T>, String> {
     let mut out = Vec::new();
+    let mut error = None;
     let mut de = serde_json::Deserializer::from_str(json);
-    Flatten {
-        out: &mut out,
-        _t: PhantomData,
+    Flatten::new(&mut out, &mut error)
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| e.to_string())?;
+    match error {
+        None => Ok(out),
+        Some(message) => Err(message),
     }
-    .deserialize(&mut de)
-    .and_then(|()| de.end())
-    .map_err(|e| e.to_string())?;
-    Ok(out)
 }
 
-struct Flatten<'a, T> {
+/// Flattens a scalar or nested lists into `out`. An element that does not fit `T` does not fail
+/// the parse: the first one is described in `error`, and the rest of the value is consumed
+/// without being kept, so the JSON around it (the rest of a request body) still parses.
+pub struct Flatten<'a, T> {
     out: &'a mut Vec<T>,
-    _t: PhantomData<T>,
+    error: &'a mut Option<String>,
+}
+
+impl<'a, T> Flatten<'a, T> {
+    /// Flattens into `out`, reporting the first mismatched element in `error`.
+    pub fn new(out: &'a mut Vec<T>, error: &'a mut Option<String>) -> Self {
+        Self { out, error }
+    }
 }
 
 impl<'de, T: Element> DeserializeSeed<'de> for Flatten<'_, T> {
@@ -146,17 +157,19 @@ impl<'de, T: Element> DeserializeSeed<'de> for Flatten<'_, T> {
 }
 
 impl<T: Element> Flatten<'_, T> {
-    fn push<E: de::Error>(self, v: Option<T>, got: fmt::Arguments<'_>) -> Result<(), E> {
+    fn push(self, v: Option<T>, got: fmt::Arguments<'_>) {
+        if self.error.is_some() {
+            return;
+        }
         match v {
-            Some(v) => {
-                self.out.push(v);
-                Ok(())
+            Some(v) => self.out.push(v),
+            None => {
+                *self.error = Some(format!(
+                    "element {} is {got}, expected {}",
+                    self.out.len(),
+                    T::EXPECTED
+                ));
             }
-            None => Err(E::custom(format!(
-                "element {} is {got}, expected {}",
-                self.out.len(),
-                T::EXPECTED
-            ))),
         }
     }
 }
@@ -175,7 +188,7 @@ impl<'de, T: Element> Visitor<'de> for Flatten<'_, T> {
         while seq
             .next_element_seed(Flatten {
                 out: &mut *self.out,
-                _t: PhantomData,
+                error: &mut *self.error,
             })?
             .is_some()
         {}
@@ -183,35 +196,48 @@ impl<'de, T: Element> Visitor<'de> for Flatten<'_, T> {
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.push(T::from_i64(v), format_args!("{v}"))
+        self.push(T::from_i64(v), format_args!("{v}"));
+        Ok(())
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.push(T::from_u64(v), format_args!("{v}"))
+        self.push(T::from_u64(v), format_args!("{v}"));
+        Ok(())
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.push(T::from_f64(v), format_args!("{v}"))
+        self.push(T::from_f64(v), format_args!("{v}"));
+        Ok(())
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.push(T::from_bool(v), format_args!("{v}"))
+        self.push(T::from_bool(v), format_args!("{v}"));
+        Ok(())
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.push(T::from_str(v), format_args!("{v:?}"))
+        self.push(T::from_str(v), format_args!("{v:?}"));
+        Ok(())
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.push(T::from_null(), format_args!("null"))
+        self.push(T::from_null(), format_args!("null"));
+        Ok(())
     }
 
-    fn visit_map<A: de::MapAccess<'de>>(self, _map: A) -> Result<(), A::Error> {
-        Err(de::Error::custom(format!(
-            "element {} is an object, expected {}",
-            self.out.len(),
-            T::EXPECTED
-        )))
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        if self.error.is_none() {
+            *self.error = Some(format!(
+                "element {} is an object, expected {}",
+                self.out.len(),
+                T::EXPECTED
+            ));
+        }
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ pub mod content_type;
 mod decode;
 mod elements;
 mod encode;
+pub mod input_data;
 pub mod params;
 pub mod raw;
 
@@ -13,12 +14,12 @@ pub use binary::BinaryError;
 pub use content_type::{apply_content_types, ContentType, ContentTypeError, TaggedInput};
 pub use decode::{decode_input, DecodeError};
 pub use encode::{encode_output, output_layout, OutputData};
+pub use input_data::{Elements, InputData};
 pub use params::ParamsError;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// Parameters of a request, an input, an output or a response: string, number or bool values.
@@ -40,9 +41,9 @@ pub struct InferRequest {
     pub outputs: Option<Vec<RequestOutput>>,
 }
 
-/// One input tensor of a request. `data` is kept raw until the datatype is known, then parsed
-/// straight into a typed buffer.
-#[derive(Debug, Deserialize)]
+/// One input tensor of a request. Its `Deserialize` (in [`input_data`]) parses `data` straight
+/// into a typed buffer when the datatype precedes it, and keeps the text otherwise.
+#[derive(Debug)]
 pub struct RequestInput {
     /// The input name.
     pub name: String,
@@ -51,12 +52,10 @@ pub struct RequestInput {
     /// Its v2 datatype name.
     pub datatype: String,
     /// Input parameters.
-    #[serde(default)]
     pub parameters: Option<Parameters>,
     /// The elements, flat or nested, row-major; absent when they travel as binary data
     /// (`parameters.binary_data_size`, COMPAT.md §3.3).
-    #[serde(default)]
-    pub data: Option<Box<RawValue>>,
+    pub data: Option<InputData>,
 }
 
 /// A requested output.

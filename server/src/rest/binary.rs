@@ -14,7 +14,6 @@ use axum::body::Bytes;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::Value;
 
 use super::body::RawBody;
@@ -117,6 +116,27 @@ fn raw_request(metadata: &ModelMetadata, body: Bytes) -> Result<(InferRequest, B
     Ok((request, data))
 }
 
+/// A guess at a JSON response's size, so it is written without regrowing its buffer: a fixed
+/// part, then per output its name and up to 24 bytes per element (capped at 64 MiB).
+fn json_capacity(response: &InferResponse) -> usize {
+    let outputs: usize = response
+        .outputs
+        .iter()
+        .map(|o| {
+            let elements = o.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+            let data = if o.data.is_some() {
+                elements.unwrap_or(0)
+            } else {
+                0
+            };
+            128 + o.name.len() + data.saturating_mul(24)
+        })
+        .fold(0usize, usize::saturating_add);
+    (192 + response.model_name.len() + response.id.len())
+        .saturating_add(outputs)
+        .min(64 << 20)
+}
+
 /// The metadata shape with the batch set to 1 and at most one other `-1` deduced from the size.
 fn raw_shape(
     name: &str,
@@ -155,7 +175,15 @@ fn raw_shape(
 /// The response: JSON, or the JSON followed by the binary outputs' data.
 pub fn respond(mut response: InferResponse) -> Response {
     let Some(binary) = response.binary.take() else {
-        return Json(response).into_response();
+        let mut json = Vec::with_capacity(json_capacity(&response));
+        return match serde_json::to_writer(&mut json, &response) {
+            Ok(()) => (
+                [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                json,
+            )
+                .into_response(),
+            Err(e) => ServeError::Internal(e.to_string()).into_response(),
+        };
     };
     let json = match serde_json::to_vec(&response) {
         Ok(json) => json,

@@ -20,7 +20,10 @@ impl RawBody {
         if self.0.is_empty() {
             return Err(ServeError::MalformedBody("the body is empty".into()));
         }
-        serde_json::from_slice(&self.0).map_err(|e| ServeError::MalformedBody(e.to_string()))
+        // One UTF-8 check of the whole body, so the parser need not check each string again.
+        let text = std::str::from_utf8(&self.0)
+            .map_err(|e| ServeError::MalformedBody(format!("the body is not UTF-8: {e}")))?;
+        serde_json::from_str(text).map_err(|e| ServeError::MalformedBody(e.to_string()))
     }
 }
 

@@ -32,37 +32,82 @@ static NAMESPACE: LazyLock<Option<String>> = LazyLock::new(|| {
         .filter(|s| !s.is_empty())
 });
 
-/// The CloudEvents headers of an inference response from the server called `server_name`
-/// ([`AppState::cloudevents_name`]).
-pub fn headers(server_name: &str, model_name: &str, response_id: &str) -> HeaderMap {
-    let namespace = &*NAMESPACE;
-    let ce_source = match namespace {
-        Some(ns) => format!("io.seldon.serving.deployment.{server_name}.{ns}"),
-        None => format!("io.seldon.serving.deployment.{server_name}"),
-    };
-    let mut pairs: Vec<(&'static str, &str)> = vec![
-        ("ce-specversion", "0.3"),
-        ("ce-source", &ce_source),
-        ("ce-type", "io.seldon.serving.inference.response"),
-        ("ce-modelid", model_name),
-        ("ce-inferenceservicename", server_name),
-        ("ce-endpoint", model_name),
-        ("ce-id", response_id),
-        ("ce-requestid", response_id),
-    ];
-    if let Some(ns) = namespace {
-        pairs.push(("ce-namespace", ns));
-    }
-    let mut map = HeaderMap::with_capacity(pairs.len());
-    for (name, value) in pairs {
-        // A value a client chose (the request id) that is not a valid header value is left out
-        // rather than failing the inference.
-        if let Ok(value) = HeaderValue::from_str(value) {
-            map.insert(HeaderName::from_static(name), value);
+/// The CloudEvents header values every inference response of one server shares, built once
+/// from its name ([`AppState::cloudevents_name`]) and the pod's namespace.
+#[derive(Debug, Clone)]
+pub struct CloudEvents {
+    /// `ce-source`: `io.seldon.serving.deployment.<server>[.<namespace>]`.
+    source: Option<HeaderValue>,
+    /// `ce-inferenceservicename`: the server name.
+    service: Option<HeaderValue>,
+    /// `ce-namespace`, when the pod has one.
+    namespace: Option<HeaderValue>,
+}
+
+impl CloudEvents {
+    /// The shared values for the server called `server_name`. A name that is not a valid header
+    /// value leaves its headers out rather than failing every inference.
+    pub fn new(server_name: &str) -> Self {
+        let namespace = NAMESPACE.as_deref();
+        let source = match namespace {
+            Some(ns) => format!("io.seldon.serving.deployment.{server_name}.{ns}"),
+            None => format!("io.seldon.serving.deployment.{server_name}"),
+        };
+        Self {
+            source: HeaderValue::from_str(&source).ok(),
+            service: HeaderValue::from_str(server_name).ok(),
+            namespace: namespace.and_then(|ns| HeaderValue::from_str(ns).ok()),
         }
     }
-    map
+
+    /// Adds the CloudEvents headers of an inference response of `model_name` with id
+    /// `response_id` to `map`. A value a client chose (the request id) that is not a valid
+    /// header value is left out rather than failing the inference.
+    pub fn insert(&self, map: &mut HeaderMap, model_name: &str, response_id: &str) {
+        map.reserve(9);
+        map.insert(SPECVERSION, HeaderValue::from_static("0.3"));
+        if let Some(source) = &self.source {
+            map.insert(SOURCE, source.clone());
+        }
+        map.insert(
+            TYPE,
+            HeaderValue::from_static("io.seldon.serving.inference.response"),
+        );
+        if let Ok(model) = HeaderValue::from_str(model_name) {
+            map.insert(MODELID, model.clone());
+            if let Some(service) = &self.service {
+                map.insert(SERVICE, service.clone());
+            }
+            map.insert(ENDPOINT, model);
+        } else if let Some(service) = &self.service {
+            map.insert(SERVICE, service.clone());
+        }
+        if let Ok(id) = HeaderValue::from_str(response_id) {
+            map.insert(ID, id.clone());
+            map.insert(REQUESTID, id);
+        }
+        if let Some(namespace) = &self.namespace {
+            map.insert(NAMESPACE_HEADER, namespace.clone());
+        }
+    }
+
+    /// The CloudEvents headers of one response, as a new map.
+    pub fn headers(&self, model_name: &str, response_id: &str) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        self.insert(&mut map, model_name, response_id);
+        map
+    }
 }
+
+const SPECVERSION: HeaderName = HeaderName::from_static("ce-specversion");
+const SOURCE: HeaderName = HeaderName::from_static("ce-source");
+const TYPE: HeaderName = HeaderName::from_static("ce-type");
+const MODELID: HeaderName = HeaderName::from_static("ce-modelid");
+const SERVICE: HeaderName = HeaderName::from_static("ce-inferenceservicename");
+const ENDPOINT: HeaderName = HeaderName::from_static("ce-endpoint");
+const ID: HeaderName = HeaderName::from_static("ce-id");
+const REQUESTID: HeaderName = HeaderName::from_static("ce-requestid");
+const NAMESPACE_HEADER: HeaderName = HeaderName::from_static("ce-namespace");
 
 fn answer(
     state: &AppState,
@@ -70,11 +115,15 @@ fn answer(
     version: Option<&str>,
     started: Instant,
     result: Result<InferResponse, ServeError>,
-) -> Result<(HeaderMap, Response), ServeError> {
+) -> Result<Response, ServeError> {
     metrics::record_infer(name, version, result.is_ok(), started.elapsed());
     let response = result?;
-    let headers = headers(state.cloudevents_name(), &response.model_name, &response.id);
-    Ok((headers, binary::respond(response)))
+    let (model_name, id) = (response.model_name.clone(), response.id.clone());
+    let mut answer = binary::respond(response);
+    state
+        .cloudevents
+        .insert(answer.headers_mut(), &model_name, &id);
+    Ok(answer)
 }
 
 /// `POST /v2/models/{name}/infer`, with CloudEvents headers and inference metrics.
@@ -83,7 +132,7 @@ pub async fn infer(
     Path(name): Path<String>,
     request_headers: HeaderMap,
     body: RawBody,
-) -> Result<(HeaderMap, Response), ServeError> {
+) -> Result<Response, ServeError> {
     let started = Instant::now();
     let result = binary::infer(&state, &name, None, &request_headers, body).await;
     answer(&state, &name, None, started, result)
@@ -95,7 +144,7 @@ pub async fn version_infer(
     Path((name, version)): Path<(String, String)>,
     request_headers: HeaderMap,
     body: RawBody,
-) -> Result<(HeaderMap, Response), ServeError> {
+) -> Result<Response, ServeError> {
     let started = Instant::now();
     let result = binary::infer(&state, &name, Some(&version), &request_headers, body).await;
     answer(&state, &name, Some(&version), started, result)
@@ -107,7 +156,7 @@ mod tests {
 
     #[test]
     fn headers_carry_the_model_and_id() {
-        let h = headers("mlserver", "iris", "req-1");
+        let h = CloudEvents::new("mlserver").headers("iris", "req-1");
         assert_eq!(h["ce-inferenceservicename"], "mlserver");
         assert!(h["ce-source"]
             .to_str()
@@ -119,7 +168,8 @@ mod tests {
         assert_eq!(h["ce-requestid"], "req-1");
         assert_eq!(h["ce-specversion"], "0.3");
         assert_eq!(h["ce-type"], "io.seldon.serving.inference.response");
-        assert!(headers("mlserver", "iris", "bad\nid")
+        assert!(CloudEvents::new("mlserver")
+            .headers("iris", "bad\nid")
             .get("ce-id")
             .is_none());
     }

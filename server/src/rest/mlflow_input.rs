@@ -15,7 +15,7 @@ use ironflow_loader::mlmodel::{ColType, Schema, TypedSpec};
 use ironflow_loader::{DataType, NamedTensor};
 use serde_json::{Map, Value};
 
-use crate::codec::{decode_input, RequestInput};
+use crate::codec::{decode_input, InputData, RequestInput};
 use crate::error::ServeError;
 
 /// The JSON keys that select a request form.
@@ -326,14 +326,14 @@ fn typed_tensor(name: &str, datatype: DataType, cells: Value) -> Result<NamedTen
     let shape = nested_shape(&cells);
     let data = serde_json::value::to_raw_value(&cells)
         .map_err(|e| ScoringError::Input(format!("column {name:?}: {e}")))?;
-    let input = RequestInput {
+    let mut input = RequestInput {
         name: name.to_owned(),
         shape,
         datatype: datatype.as_str().to_owned(),
         parameters: None,
-        data: Some(data),
+        data: Some(InputData::Raw(data)),
     };
-    Ok(decode_input(&input)?)
+    Ok(decode_input(&mut input)?)
 }
 
 /// The shape of nested lists, following the first element at each level (the codec then checks

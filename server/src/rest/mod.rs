@@ -2,7 +2,7 @@
 
 mod binary;
 mod body;
-mod cloudevents;
+pub mod cloudevents;
 mod cors;
 mod health;
 mod invocations;
@@ -49,12 +49,18 @@ pub fn router(state: AppState) -> Router {
         Some(cors) => app.layer(cors::layer(cors)),
         None => app,
     };
-    app.layer(
-        TraceLayer::new_for_http()
-            .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
-            .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
-    )
-    .with_state(state)
+    // Per-request spans and response logs are DEBUG events: the layer is only worth its cost
+    // (a span and a log call per request) when DEBUG logging is on.
+    let app = if tracing::enabled!(target: "tower_http::trace::on_response", Level::DEBUG) {
+        app.layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+        )
+    } else {
+        app
+    };
+    app.with_state(state)
 }
 
 /// Every REST route, with the request metrics around them.
@@ -118,7 +124,7 @@ fn routes() -> Router<AppState> {
         .route("/health", get(invocations::ping))
         .route("/version", get(invocations::version))
         .route("/metrics", get(crate::metrics::handler))
-        .route_layer(axum::middleware::from_fn(crate::metrics::track_rest))
+        .route_layer(crate::metrics::RestMetricsLayer)
 }
 
 async fn route_not_found(uri: Uri) -> ServeError {

@@ -10,8 +10,8 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
+use super::binary;
 use super::body::RawBody;
-use super::{binary, cloudevents};
 use crate::codec::{BinaryError, InferResponse};
 use crate::error::ServeError;
 use crate::metrics;
@@ -52,8 +52,9 @@ async fn stream(
         return Err(BinaryError::StreamedBinary.into());
     }
     let event = event(&response)?;
-    let mut answer_headers =
-        cloudevents::headers(state.cloudevents_name(), &response.model_name, &response.id);
+    let mut answer_headers = state
+        .cloudevents
+        .headers(&response.model_name, &response.id);
     answer_headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     answer_headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok((answer_headers, event).into_response())
