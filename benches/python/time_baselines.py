@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Reference compute figures for issue 5's targets, on shared/baselines/make_models.py's models:
 scikit-learn's own `predict` of bc_rf (RandomForest, 100 trees) and onnxruntime's Python session
-on onnx_mlp, single-threaded, on the same rows `cargo bench --bench serve_path` gives ironflow
-(the 100-row request's rows cycled to 1, 100 and 10,000 rows).
+on onnx_mlp, single-threaded (onnxruntime also with its default thread count), on the same rows
+`cargo bench --bench serve_path` gives ironflow (the 100-row request's rows cycled to 1, 100 and
+10,000 rows).
 
 usage: BASELINE_MODELS=/work/baseline-models \
        /work/venvs/mlserver-new/bin/python benches/python/time_baselines.py [out.jsonl]
@@ -57,6 +58,9 @@ def main():
     opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(os.path.join(MODELS, "onnx_mlp", "model.onnx"), opts,
                                 providers=["CPUExecutionProvider"])
+    # onnxruntime's default: one intra-op thread per physical core.
+    sess_default = ort.InferenceSession(os.path.join(MODELS, "onnx_mlp", "model.onnx"),
+                                        providers=["CPUExecutionProvider"])
     for rows in (1, 100, 10_000):
         X = columns("bc_rf", rows)
         per = best_per_call(lambda: rf.predict(X))
@@ -69,6 +73,12 @@ def main():
         x = tensor("onnx_mlp", rows)
         per = best_per_call(lambda: sess.run(None, {"input": x}))
         rec = {"engine": "onnxruntime", "model": "onnx_mlp", "rows": rows, "s_per_call": per}
+        print(json.dumps(rec))
+        if out:
+            out.write(json.dumps(rec) + "\n")
+        per = best_per_call(lambda: sess_default.run(None, {"input": x}))
+        rec = {"engine": "onnxruntime-default-threads", "model": "onnx_mlp", "rows": rows,
+               "s_per_call": per}
         print(json.dumps(rec))
         if out:
             out.write(json.dumps(rec) + "\n")

@@ -194,7 +194,7 @@ impl Binder {
                 }
             };
             check_rows(&mut rows, &named.name, &named.tensor)?;
-            let column = convert(&named.name, &named.tensor, input.datatype)?
+            let column = convert(&named.name, named.tensor.clone(), input.datatype)?
                 .into_shape(&[n, 1])
                 .map_err(|e| PredictError::Runtime(e.to_string()))?;
             columns.push(column);
@@ -241,7 +241,7 @@ fn conform(input: &ModelInput, name: &str, tensor: Tensor) -> Result<Tensor, Pre
             expected: input.shape_for_error(),
         });
     }
-    convert(name, &tensor, input.datatype)
+    convert(name, tensor, input.datatype)
 }
 
 fn check_rows<'a>(
@@ -267,12 +267,12 @@ fn check_rows<'a>(
 
 /// Converts a tensor to the datatype a graph input takes, when that loses nothing (or is
 /// FP64 -> FP32, which mlflow's ONNX wrapper does for `tensor(float)` inputs).
-fn convert(name: &str, tensor: &Tensor, to: DataType) -> Result<Tensor, PredictError> {
+fn convert(name: &str, tensor: Tensor, to: DataType) -> Result<Tensor, PredictError> {
     let from = DataType::from_datum_type(tensor.datum_type()).ok_or_else(|| {
         PredictError::Runtime(format!("input {name:?} has an unsupported element type"))
     })?;
     if from == to {
-        return Ok(tensor.clone());
+        return Ok(tensor);
     }
     if !converts_losslessly(from, to) {
         return Err(PredictError::Datatype {

@@ -4,6 +4,9 @@
 //! runnable plan by every request.
 
 mod bind;
+mod dense;
+#[cfg(test)]
+mod dense_tests;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,6 +23,8 @@ use crate::error::{LoadError, PredictError};
 use crate::mlmodel::{MlModel, Schema, Signature, TypedSpec};
 use crate::model::{LoadedModel, NamedTensor, Predictor, TensorInfo};
 use bind::{Binder, ModelInput};
+use dense::{DenseChain, Isa};
+use tract_onnx::tensor::load_tensor;
 
 /// The `onnx` flavor block of `MLmodel`.
 #[derive(Debug, Clone, Deserialize)]
@@ -44,6 +49,18 @@ pub fn load(
     mlmodel: MlModel,
     signature: Option<Signature>,
 ) -> Result<LoadedModel, LoadError> {
+    load_engine(dir, flavor, mlmodel, signature, true).map(|(model, _)| model)
+}
+
+/// [`load`], running a dense chain natively when `native` and the graph is one; the flag says
+/// whether it does.
+fn load_engine(
+    dir: &Path,
+    flavor: &OnnxFlavor,
+    mlmodel: MlModel,
+    signature: Option<Signature>,
+    native: bool,
+) -> Result<(LoadedModel, bool), LoadError> {
     let path = dir.join(&flavor.data);
     let onnx_error = |message: String| LoadError::Onnx {
         path: path.clone(),
@@ -95,24 +112,47 @@ pub fn load(
         inputs.iter().map(ModelInput::from_info).collect(),
         sig_inputs,
     );
+    let matched = if native {
+        dense_chain(&proto, model_dir, &inputs, &outputs)
+    } else {
+        Err("native evaluation is off".into())
+    };
+    let engine = match matched {
+        Ok(chain) => {
+            tracing::debug!(path = %path.display(), "ONNX graph runs as a native dense chain");
+            Engine::Dense(chain, Isa::detect(), inputs[0].name.clone())
+        }
+        Err(why) => {
+            tracing::debug!(path = %path.display(), %why, "ONNX graph runs on tract");
+            Engine::Tract(plan)
+        }
+    };
     let predictor = OnnxPredictor {
-        plan,
+        engine,
         binder,
         output_names: outputs.iter().map(|o| o.name.clone()).collect(),
     };
-    Ok(LoadedModel::new(
+    let native = matches!(predictor.engine, Engine::Dense(..));
+    let model = LoadedModel::new(
         mlmodel,
         signature,
         "onnx",
         inputs,
         outputs,
         Box::new(predictor),
-    ))
+    );
+    Ok((model, native))
 }
 
-/// The compiled plan plus what is needed to map request tensors onto its inputs.
+/// How a graph runs: on tract (any graph), or natively when it is a dense chain (an MLP).
+enum Engine {
+    Tract(Arc<TypedRunnableModel>),
+    Dense(DenseChain, Isa, String),
+}
+
+/// The compiled graph plus what is needed to map request tensors onto its inputs.
 struct OnnxPredictor {
-    plan: Arc<TypedRunnableModel>,
+    engine: Engine,
     binder: Binder,
     output_names: Vec<String>,
 }
@@ -120,21 +160,100 @@ struct OnnxPredictor {
 impl Predictor for OnnxPredictor {
     fn predict(&self, inputs: Vec<NamedTensor>) -> Result<Vec<NamedTensor>, PredictError> {
         let bound = self.binder.bind(inputs)?;
-        let outputs = self
-            .plan
-            .run(bound.into_iter().map(TValue::from).collect())
-            .map_err(|e| PredictError::Runtime(format!("{e:#}")))?;
+        let outputs = match &self.engine {
+            Engine::Tract(plan) => plan
+                .run(bound.into_iter().map(TValue::from).collect())
+                .map_err(|e| PredictError::Runtime(format!("{e:#}")))?
+                .into_iter()
+                .map(|v| v.into_tensor())
+                .collect(),
+            Engine::Dense(chain, isa, name) => run_dense(chain, *isa, name, &bound)?,
+        };
         self.output_names
             .iter()
             .zip(outputs)
-            .map(|(name, value)| {
-                Ok(NamedTensor::new(
-                    name.clone(),
-                    as_wire_type(value.into_tensor())?,
-                ))
-            })
+            .map(|(name, value)| Ok(NamedTensor::new(name.clone(), as_wire_type(value)?)))
             .collect()
     }
+}
+
+/// Matches the graph against the dense-chain evaluator, and checks that what it would return
+/// is what tract describes (the same outputs, in the same order, all `FP32 [N, w]`).
+fn dense_chain(
+    proto: &tract_onnx::pb::ModelProto,
+    model_dir: Option<&str>,
+    inputs: &[TensorInfo],
+    outputs: &[TensorInfo],
+) -> Result<DenseChain, String> {
+    let graph = proto.graph.as_ref().ok_or("no graph")?;
+    let opset = proto
+        .opset_import
+        .iter()
+        .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+        .map_or(1, |o| o.version);
+    let load = |t: &tract_onnx::pb::TensorProto| load_tensor(&FopenDataResolver, t, model_dir);
+    let chain = dense::matcher::match_graph(graph, opset, &load).map_err(|r| r.0)?;
+    let [input] = inputs else {
+        return Err("not one input".into());
+    };
+    let k = chain.input_width();
+    let input_fits = input.datatype == DataType::Fp32
+        && matches!(input.shape.as_slice(), [_, w] if *w < 0 || *w as usize == k);
+    if !input_fits {
+        return Err(format!("input {:?} is not FP32 [N, {k}]", input.name));
+    }
+    let names: Vec<&str> = graph.output.iter().map(|o| o.name.as_str()).collect();
+    let described: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
+    if names != described {
+        return Err(format!(
+            "outputs {described:?} are not the graph's {names:?}"
+        ));
+    }
+    for (info, &w) in outputs.iter().zip(chain.output_widths()) {
+        let fits = info.datatype == DataType::Fp32
+            && matches!(info.shape.as_slice(), [_, d] if *d < 0 || *d as usize == w);
+        if !fits {
+            return Err(format!("output {:?} is not FP32 [N, {w}]", info.name));
+        }
+    }
+    Ok(chain)
+}
+
+/// Runs a dense chain on the bound `[N, k]` input.
+fn run_dense(
+    chain: &DenseChain,
+    isa: Isa,
+    name: &str,
+    bound: &[Tensor],
+) -> Result<Vec<Tensor>, PredictError> {
+    let [x] = bound else {
+        return Err(PredictError::Runtime("expected one input".into()));
+    };
+    let k = chain.input_width();
+    let rows = match x.shape() {
+        [rows, w] if *w == k => *rows,
+        shape => {
+            return Err(PredictError::Shape {
+                name: name.to_owned(),
+                got: shape.to_vec(),
+                expected: vec![-1, k as i64],
+            })
+        }
+    };
+    let data = x
+        .try_as_plain_ram()
+        .and_then(|p| p.as_slice::<f32>())
+        .map_err(|e| PredictError::Runtime(format!("{e:#}")))?;
+    chain
+        .run(data, rows, isa)
+        .into_iter()
+        .zip(chain.output_widths())
+        .map(|(values, &w)| {
+            tract_ndarray::Array2::from_shape_vec((rows, w), values)
+                .map(Tensor::from)
+                .map_err(|e| PredictError::Runtime(e.to_string()))
+        })
+        .collect()
 }
 
 /// tract types integers that flow through `Cast(to=INT64)` as shape integers (`TDim`); the wire
