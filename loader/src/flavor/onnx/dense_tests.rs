@@ -170,5 +170,16 @@ fn avx2_build_is_bit_identical_to_the_portable_build() {
                 }
             }
         }
+        // A batch large enough to be split over threads gives every row exactly as one pass.
+        let rows = 3 * super::dense::PARALLEL_ROWS + 17;
+        let x = floats(&tiled(&inputs[0], rows).tensor);
+        let isa = Isa::detect();
+        let split = chain.run(&x, rows, isa);
+        let serial = chain.run_serial(&x, rows, isa);
+        for (p, s) in split.iter().zip(&serial) {
+            let pb: Vec<u32> = p.iter().map(|v| v.to_bits()).collect();
+            let sb: Vec<u32> = s.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(pb, sb, "{label}: threaded vs one pass");
+        }
     }
 }

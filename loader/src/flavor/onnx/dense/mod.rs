@@ -102,9 +102,49 @@ impl DenseChain {
 
     /// Runs `rows` rows of `x` (`[rows, k]`, row-major) with the given build, returning each
     /// graph output as a row-major `[rows, width]` buffer. `isa` must be what [`Isa::detect`]
-    /// returned on this machine, or [`Isa::Portable`].
+    /// returned on this machine, or [`Isa::Portable`]. Large batches are split over threads
+    /// ([`threads_for`]) at tile boundaries, so every row is computed exactly as in one pass.
     pub fn run(&self, x: &[f32], rows: usize, isa: Isa) -> Vec<Vec<f32>> {
         assert_eq!(x.len(), rows * self.k, "input is [rows, k]");
+        let threads = threads_for(rows);
+        if threads <= 1 {
+            return self.run_serial(x, rows, isa);
+        }
+        // Whole tiles per thread, the last thread taking the remainder.
+        let per_thread = rows.div_ceil(threads).div_ceil(TILE_ROWS) * TILE_ROWS;
+        let parts: Vec<Vec<Vec<f32>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| (t * per_thread).min(rows)..((t + 1) * per_thread).min(rows))
+                .filter(|range| !range.is_empty())
+                .map(|range| {
+                    let part = &x[range.start * self.k..range.end * self.k];
+                    let n = range.len();
+                    scope.spawn(move || self.run_serial(part, n, isa))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let mut outputs: Vec<Vec<f32>> = self
+            .output_widths
+            .iter()
+            .map(|&w| Vec::with_capacity(rows * w))
+            .collect();
+        for part in parts {
+            for (out, chunk) in outputs.iter_mut().zip(part) {
+                out.extend_from_slice(&chunk);
+            }
+        }
+        outputs
+    }
+
+    /// [`DenseChain::run`] on the calling thread.
+    pub(crate) fn run_serial(&self, x: &[f32], rows: usize, isa: Isa) -> Vec<Vec<f32>> {
         let mut outputs: Vec<Vec<f32>> = self
             .output_widths
             .iter()
@@ -113,6 +153,16 @@ impl DenseChain {
         run_isa(self, x, rows, &mut outputs, isa);
         outputs
     }
+}
+
+/// Rows below which a batch runs on one thread: starting threads costs tens of microseconds,
+/// about what 1,000 rows of a small MLP take, and the server already runs requests in parallel.
+pub(crate) const PARALLEL_ROWS: usize = 2048;
+
+/// Threads worth using for `rows` rows: one below [`PARALLEL_ROWS`] per thread, else up to the
+/// cores (`IRONFLOW_TREE_THREADS`, which bounds every batch-splitting evaluator).
+fn threads_for(rows: usize) -> usize {
+    crate::tree::max_threads().min(rows / PARALLEL_ROWS).max(1)
 }
 
 /// Runs [`run_tiles`] in the build `isa` names, if this CPU has it (else the portable one).
