@@ -309,26 +309,29 @@ pub fn render() -> String {
         .flat_map(|(m, versions)| versions.iter().map(move |(v, e)| (model_labels(m, v), e)))
         .collect();
     // Sorted by method, path label and status, as the labels read.
-    let mut rest: Vec<(String, &RestEntry)> = Vec::new();
-    let mut rest_keys: Vec<(&str, String, u16, &RestEntry)> = Vec::new();
-    for (method, routes) in &f.rest {
-        for (template, statuses) in routes {
-            for (status, entry) in statuses {
-                rest_keys.push((method, label_path(template), *status, entry));
-            }
-        }
-    }
-    rest_keys.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
-    for (method, path, status, entry) in rest_keys {
-        rest.push((
-            format!(
+    let mut rest: Vec<(&str, String, u16, &RestEntry)> = f
+        .rest
+        .iter()
+        .flat_map(|(method, routes)| {
+            routes.iter().flat_map(move |(template, statuses)| {
+                statuses
+                    .iter()
+                    .map(move |(status, e)| (method.as_str(), label_path(template), *status, e))
+            })
+        })
+        .collect();
+    rest.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+    let rest: Vec<(String, &RestEntry)> = rest
+        .into_iter()
+        .map(|(method, path, status, entry)| {
+            let labels = format!(
                 "app_name=\"{APP_NAME}\",method=\"{}\",path=\"{}\",status_code=\"{status}\"",
                 escape(method),
                 escape(&path)
-            ),
-            entry,
-        ));
-    }
+            );
+            (labels, entry)
+        })
+        .collect();
     header(
         &mut out,
         "model_infer_request_success_total",

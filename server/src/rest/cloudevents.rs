@@ -75,11 +75,9 @@ impl CloudEvents {
         );
         if let Ok(model) = HeaderValue::from_str(model_name) {
             map.insert(MODELID, model.clone());
-            if let Some(service) = &self.service {
-                map.insert(SERVICE, service.clone());
-            }
             map.insert(ENDPOINT, model);
-        } else if let Some(service) = &self.service {
+        }
+        if let Some(service) = &self.service {
             map.insert(SERVICE, service.clone());
         }
         if let Ok(id) = HeaderValue::from_str(response_id) {

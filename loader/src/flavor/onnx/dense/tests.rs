@@ -227,20 +227,23 @@ fn close(got: &[f32], want: &[Vec<f64>]) {
     }
 }
 
+/// The values of the graph's `i`-th initializer, as f32.
+fn initializer_values(g: &GraphProto, i: usize) -> Vec<f32> {
+    load(&g.initializer[i])
+        .expect("initializer")
+        .into_plain_array::<f32>()
+        .expect("f32")
+        .into_raw_vec_and_offset()
+        .0
+}
+
 #[test]
 fn runs_a_matched_mlp_like_an_f64_evaluation() {
     let g = mlp();
     let chain = matched(&g).expect("an MLP is a dense chain");
     assert_eq!(chain.input_width(), 3);
     assert_eq!(chain.output_widths(), &[4, 4]);
-    let vals = |i: usize| {
-        load(&g.initializer[i])
-            .expect("initializer")
-            .into_plain_array::<f32>()
-            .expect("f32")
-            .into_raw_vec_and_offset()
-            .0
-    };
+    let vals = |i: usize| initializer_values(&g, i);
     let (w1, b1, w2, b2) = (vals(0), vals(1), vals(2), vals(3));
     for rows in [1, 5, 48, 103] {
         let x = input(rows, 3);
@@ -301,14 +304,7 @@ fn takes_gemm_with_trans_b_alpha_beta_and_other_activations() {
         ..Default::default()
     };
     let chain = matched(&g).expect("a Gemm chain is a dense chain");
-    let vals = |i: usize| {
-        load(&g.initializer[i])
-            .expect("initializer")
-            .into_plain_array::<f32>()
-            .expect("f32")
-            .into_raw_vec_and_offset()
-            .0
-    };
+    let vals = |i: usize| initializer_values(&g, i);
     let (b, c, w) = (vals(0), vals(1), vals(2));
     let rows = 29;
     let x = input(rows, 3);
