@@ -72,6 +72,7 @@ impl<T: Value> ForestBuilder<T> {
         let n_leaves = c.forest.leaf_start.len() - 1;
         c.forest.covers_all_targets = c.covering_leaves == n_leaves;
         let mut forest = c.forest;
+        forest.links_checked = forest.links_in_range();
         forest.complete = vec![None; forest.roots.len()];
         if complete_layouts_enabled() {
             forest.lay_out_complete();
@@ -422,6 +423,20 @@ fn fill<T: Value>(forest: &mut Forest<T>, at: Complete, slot: u32, pos: usize, l
 }
 
 impl<T: Value> Forest<T> {
+    /// Whether every root, and every slot a node can step to, is a slot of `nodes`. A node steps
+    /// to `left` or `left + 1` (wrapping); one whose value is NaN and that has neither flag (a
+    /// leaf, a jump, a branch on a NaN threshold) only ever steps to `left + 1`.
+    pub(crate) fn links_in_range(&self) -> bool {
+        let n = self.nodes.len();
+        let in_range = |slot: u32| (slot as usize) < n;
+        self.roots.iter().all(|&r| in_range(r))
+            && self.nodes.iter().all(|node| {
+                let second = in_range(node.left.wrapping_add(1));
+                let only_second = node.value.nan() && node.feature & (SET | NAN_FIRST) == 0;
+                second && (only_second || in_range(node.left))
+            })
+    }
+
     /// Gives every qualifying tree a complete layout ([`complete_layout`]).
     pub(crate) fn lay_out_complete(&mut self) {
         self.complete = (0..self.roots.len())

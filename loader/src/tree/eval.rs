@@ -18,13 +18,19 @@
 use super::error::TreeError;
 use std::sync::OnceLock;
 
-use super::forest::{FlatBranch, Forest, FEATURE, NAN_FIRST, SET};
+use super::forest::{FlatBranch, Forest, Node, FEATURE, NAN_FIRST, SET};
 use super::value::Value;
 
 /// Rows whose features stay cached while every tree is walked.
 const BLOCK: usize = 64;
-/// Rows walked in lockstep.
+/// Trees a single leftover row walks in lockstep.
 const LANES: usize = 8;
+/// Rows of a group: a group walks [`TREES`] trees at once, `ROWS * TREES` walks in lockstep
+/// (12 independent node-load chains keep the core busy; each row's row offset is shared by its
+/// `TREES` walks, so the lanes fit the registers).
+const ROWS: usize = 4;
+/// Trees a group walks at once; their leaves are folded per row in tree order.
+const TREES: usize = 3;
 /// Tree walks (rows x trees) a thread must get before a batch is split across threads.
 const PARALLEL_WORK: usize = 150_000;
 
@@ -119,6 +125,8 @@ impl<T: Value> Forest<T> {
         let mut values = vec![T::default(); n_out];
         let mut hit = vec![false; if track { n_out } else { 0 }];
         if n_rows > 0 {
+            let checked = force_checked_walk();
+            debug_assert!(!checked || cfg!(test));
             let threads = self.threads_for(n_rows);
             if threads <= 1 {
                 let mut acc = Acc {
@@ -127,7 +135,7 @@ impl<T: Value> Forest<T> {
                     values: &mut values,
                     hit: &mut hit,
                 };
-                self.evaluate(x, n_rows, n_cols, &mut acc);
+                self.evaluate(x, n_rows, n_cols, checked, &mut acc);
             } else {
                 // Rows split into one chunk per thread (whole blocks); each chunk writes its own
                 // rows only, trees in the same order, so results do not depend on the split.
@@ -152,7 +160,7 @@ impl<T: Value> Forest<T> {
                                 values,
                                 hit,
                             };
-                            self.evaluate(x, x.len() / n_cols, n_cols, &mut acc);
+                            self.evaluate(x, x.len() / n_cols, n_cols, checked, &mut acc);
                         });
                     }
                 });
@@ -189,27 +197,50 @@ impl<T: Value> Forest<T> {
     }
 
     /// Evaluates rows `x` (row-major, `n_cols` wide) into `acc`, whose slices hold these rows.
-    fn evaluate(&self, x: &[T], n_rows: usize, n_cols: usize, acc: &mut Acc<'_, T>) {
+    /// `checked` forces the bounds-checked walk, one tree at a time (the walk before trees were
+    /// grouped: tests compare it with the grouped, unchecked one).
+    fn evaluate(&self, x: &[T], n_rows: usize, n_cols: usize, checked: bool, acc: &mut Acc<'_, T>) {
         let dense_sum = self.dense && matches!(acc.aggregate, Aggregate::Sum | Aggregate::Average);
-        match (self.has_nan_first, self.has_sets, dense_sum) {
-            (false, false, false) => self.walk_all::<false, false, false>(x, n_rows, n_cols, acc),
-            (false, false, true) => self.walk_all::<false, false, true>(x, n_rows, n_cols, acc),
-            (true, false, false) => self.walk_all::<true, false, false>(x, n_rows, n_cols, acc),
-            (true, false, true) => self.walk_all::<true, false, true>(x, n_rows, n_cols, acc),
-            (false, true, false) => self.walk_all::<false, true, false>(x, n_rows, n_cols, acc),
-            (false, true, true) => self.walk_all::<false, true, true>(x, n_rows, n_cols, acc),
-            (true, true, false) => self.walk_all::<true, true, false>(x, n_rows, n_cols, acc),
-            (true, true, true) => self.walk_all::<true, true, true>(x, n_rows, n_cols, acc),
+        // The unchecked walk needs every slot a walk can reach in `nodes` (verified when the
+        // forest was built) and every row's features in `x` (`max_feature < n_cols`).
+        let fast = self.links_checked
+            && self.max_feature.is_some_and(|m| m < n_cols)
+            && n_rows.checked_mul(n_cols).is_some_and(|n| n <= x.len())
+            && !checked;
+        let run = Run {
+            x,
+            n_rows,
+            n_cols,
+            grouped: !checked,
+        };
+        match (self.has_nan_first, self.has_sets, dense_sum, fast) {
+            (false, false, false, false) => self.walk_all::<false, false, false, false>(run, acc),
+            (false, false, true, false) => self.walk_all::<false, false, true, false>(run, acc),
+            (true, false, false, false) => self.walk_all::<true, false, false, false>(run, acc),
+            (true, false, true, false) => self.walk_all::<true, false, true, false>(run, acc),
+            (false, true, false, false) => self.walk_all::<false, true, false, false>(run, acc),
+            (false, true, true, false) => self.walk_all::<false, true, true, false>(run, acc),
+            (true, true, false, false) => self.walk_all::<true, true, false, false>(run, acc),
+            (true, true, true, false) => self.walk_all::<true, true, true, false>(run, acc),
+            (false, false, false, true) => self.walk_all::<false, false, false, true>(run, acc),
+            (false, false, true, true) => self.walk_all::<false, false, true, true>(run, acc),
+            (true, false, false, true) => self.walk_all::<true, false, false, true>(run, acc),
+            (true, false, true, true) => self.walk_all::<true, false, true, true>(run, acc),
+            (false, true, false, true) => self.walk_all::<false, true, false, true>(run, acc),
+            (false, true, true, true) => self.walk_all::<false, true, true, true>(run, acc),
+            (true, true, false, true) => self.walk_all::<true, true, false, true>(run, acc),
+            (true, true, true, true) => self.walk_all::<true, true, true, true>(run, acc),
         }
     }
 
-    fn walk_all<const NAN: bool, const SETS: bool, const DENSE_SUM: bool>(
+    fn walk_all<const NAN: bool, const SETS: bool, const DENSE_SUM: bool, const FAST: bool>(
         &self,
-        x: &[T],
-        n_rows: usize,
-        n_cols: usize,
+        run: Run<'_, T>,
         acc: &mut Acc<'_, T>,
     ) {
+        let Run {
+            x, n_rows, n_cols, ..
+        } = run;
         if self.max_feature.is_none() {
             // Every tree is a single leaf: nothing to compare (and maybe no columns to read).
             for &root in &self.roots {
@@ -222,50 +253,55 @@ impl<T: Value> Forest<T> {
             let end = (block + BLOCK).min(n_rows);
             // Per-node NaN routing only matters to blocks that hold a NaN.
             if NAN && x[block * n_cols..end * n_cols].iter().any(|v| v.nan()) {
-                self.walk_block::<true, SETS, DENSE_SUM>(x, block, end, n_cols, acc);
+                self.walk_block::<true, SETS, DENSE_SUM, FAST>(run, block, end, acc);
             } else {
-                self.walk_block::<false, SETS, DENSE_SUM>(x, block, end, n_cols, acc);
+                self.walk_block::<false, SETS, DENSE_SUM, FAST>(run, block, end, acc);
             }
         }
     }
 
     /// Walks rows `block..end` through every tree. `NAN` is false when no row of the block holds
     /// a NaN or no node routes NaN by flag: then shallow trees are walked in complete layout.
-    fn walk_block<const NAN: bool, const SETS: bool, const DENSE_SUM: bool>(
+    fn walk_block<const NAN: bool, const SETS: bool, const DENSE_SUM: bool, const FAST: bool>(
         &self,
-        x: &[T],
+        run: Run<'_, T>,
         block: usize,
         end: usize,
-        n_cols: usize,
         acc: &mut Acc<'_, T>,
     ) {
-        let full_end = block + (end - block) / LANES * LANES;
-        // Groups of LANES rows walk each tree together.
-        for ((&root, &depth), complete) in self.roots.iter().zip(&self.depths).zip(&self.complete) {
-            match complete {
-                Some(c) if !NAN => {
-                    let inner = (1usize << c.depth) - 1;
-                    let branches = &self.flat_branches[c.branches..c.branches + inner];
-                    let leaves = &self.flat_leaves[c.leaves..c.leaves + inner + 1];
-                    for r in (block..full_end).step_by(LANES) {
-                        let offsets: [usize; LANES] = std::array::from_fn(|k| (r + k) * n_cols);
-                        let reached = walk_complete(branches, c.depth, x, &offsets);
-                        for (k, &slot) in reached.iter().enumerate() {
-                            self.apply::<DENSE_SUM>(leaves[slot - inner], r + k, acc);
-                        }
-                    }
+        let (x, n_cols) = (run.x, run.n_cols);
+        let full_end = block + (end - block) / ROWS * ROWS;
+        // Groups of ROWS rows walk TREES trees together (trees with a complete layout, in clean
+        // blocks, one at a time).
+        for (chunk, roots) in self.roots.chunks_exact(TREES).enumerate() {
+            let first = chunk * TREES;
+            let ts = first..first + TREES;
+            if !run.grouped || (!NAN && self.complete[ts.clone()].iter().any(Option::is_some)) {
+                for t in ts {
+                    self.walk_tree::<NAN, SETS, DENSE_SUM, FAST>(
+                        t, x, block, full_end, n_cols, acc,
+                    );
                 }
-                _ => {
-                    for r in (block..full_end).step_by(LANES) {
-                        let offsets: [usize; LANES] = std::array::from_fn(|k| (r + k) * n_cols);
-                        let reached =
-                            self.walk::<NAN, SETS, LANES>(&[root; LANES], x, &offsets, depth);
-                        for (k, &slot) in reached.iter().enumerate() {
-                            self.apply::<DENSE_SUM>(self.leaf_of[slot as usize], r + k, acc);
-                        }
-                    }
+                continue;
+            }
+            let depth = self.depths[ts]
+                .iter()
+                .fold((u32::MAX, 0), |(lo, hi), &(a, b)| (lo.min(a), hi.max(b)));
+            for r in (block..full_end).step_by(ROWS) {
+                let offsets: [usize; ROWS * TREES] =
+                    std::array::from_fn(|j| (r + j % ROWS) * n_cols);
+                let starts: [u32; ROWS * TREES] = std::array::from_fn(|j| roots[j / ROWS]);
+                let reached =
+                    self.walk::<NAN, SETS, FAST, { ROWS * TREES }>(&starts, x, &offsets, depth);
+                for k in 0..ROWS {
+                    let leaves: [u32; TREES] =
+                        std::array::from_fn(|p| self.leaf_of[reached[p * ROWS + k] as usize]);
+                    self.apply_many::<DENSE_SUM, TREES>(&leaves, r + k, acc);
                 }
             }
+        }
+        for t in self.roots.len() / TREES * TREES..self.roots.len() {
+            self.walk_tree::<NAN, SETS, DENSE_SUM, FAST>(t, x, block, full_end, n_cols, acc);
         }
         // Leftover rows walk LANES trees together (leaves still folded in tree order).
         for r in full_end..end {
@@ -279,14 +315,52 @@ impl<T: Value> Forest<T> {
                 let depth = depths
                     .iter()
                     .fold((u32::MAX, 0), |(lo, hi), &(a, b)| (lo.min(a), hi.max(b)));
-                for slot in self.walk::<NAN, SETS, LANES>(roots, x, &offsets, depth) {
+                for slot in self.walk::<NAN, SETS, FAST, LANES>(roots, x, &offsets, depth) {
                     self.apply::<DENSE_SUM>(self.leaf_of[slot as usize], r, acc);
                 }
             }
             let rest = self.roots.len() / LANES * LANES;
             for (&root, &depth) in self.roots[rest..].iter().zip(&self.depths[rest..]) {
-                let [slot] = self.walk::<NAN, SETS, 1>(&[root], x, &[r * n_cols], depth);
+                let [slot] = self.walk::<NAN, SETS, FAST, 1>(&[root], x, &[r * n_cols], depth);
                 self.apply::<DENSE_SUM>(self.leaf_of[slot as usize], r, acc);
+            }
+        }
+    }
+
+    /// Walks rows `block..full_end` (whole groups of [`ROWS`]) through tree `t` alone: in its
+    /// complete layout when it has one and `NAN` is off, else compactly.
+    fn walk_tree<const NAN: bool, const SETS: bool, const DENSE_SUM: bool, const FAST: bool>(
+        &self,
+        t: usize,
+        x: &[T],
+        block: usize,
+        full_end: usize,
+        n_cols: usize,
+        acc: &mut Acc<'_, T>,
+    ) {
+        let (root, depth) = (self.roots[t], self.depths[t]);
+        match self.complete[t] {
+            Some(c) if !NAN => {
+                let inner = (1usize << c.depth) - 1;
+                let branches = &self.flat_branches[c.branches..c.branches + inner];
+                let leaves = &self.flat_leaves[c.leaves..c.leaves + inner + 1];
+                for r in (block..full_end).step_by(ROWS) {
+                    let offsets: [usize; ROWS] = std::array::from_fn(|k| (r + k) * n_cols);
+                    let reached = walk_complete(branches, c.depth, x, &offsets);
+                    for (k, &slot) in reached.iter().enumerate() {
+                        self.apply::<DENSE_SUM>(leaves[slot - inner], r + k, acc);
+                    }
+                }
+            }
+            _ => {
+                for r in (block..full_end).step_by(ROWS) {
+                    let offsets: [usize; ROWS] = std::array::from_fn(|k| (r + k) * n_cols);
+                    let reached =
+                        self.walk::<NAN, SETS, FAST, ROWS>(&[root; ROWS], x, &offsets, depth);
+                    for (k, &slot) in reached.iter().enumerate() {
+                        self.apply::<DENSE_SUM>(self.leaf_of[slot as usize], r + k, acc);
+                    }
+                }
             }
         }
     }
@@ -295,7 +369,7 @@ impl<T: Value> Forest<T> {
     /// reached: `min` steps unchecked (no leaf is shallower), then until no walk moves (at most
     /// `max` steps in all). Walks already at a leaf step onto themselves.
     #[inline(always)]
-    fn walk<const NAN: bool, const SETS: bool, const N: usize>(
+    fn walk<const NAN: bool, const SETS: bool, const FAST: bool, const N: usize>(
         &self,
         roots: &[u32; N],
         x: &[T],
@@ -305,13 +379,13 @@ impl<T: Value> Forest<T> {
         let mut at = *roots;
         for _ in 0..min {
             for (a, &offset) in at.iter_mut().zip(offsets) {
-                *a = self.step::<NAN, SETS>(*a, x, offset);
+                *a = self.step::<NAN, SETS, FAST>(*a, x, offset);
             }
         }
         for _ in min..max {
             let mut moved = false;
             for (a, &offset) in at.iter_mut().zip(offsets) {
-                let next = self.step::<NAN, SETS>(*a, x, offset);
+                let next = self.step::<NAN, SETS, FAST>(*a, x, offset);
                 moved |= next != *a;
                 *a = next;
             }
@@ -323,10 +397,19 @@ impl<T: Value> Forest<T> {
     }
 
     #[inline(always)]
-    fn step<const NAN: bool, const SETS: bool>(&self, at: u32, x: &[T], offset: usize) -> u32 {
-        let node = &self.nodes[at as usize];
+    fn step<const NAN: bool, const SETS: bool, const FAST: bool>(
+        &self,
+        at: u32,
+        x: &[T],
+        offset: usize,
+    ) -> u32 {
+        let (node, v) = if FAST {
+            self.load_unchecked(at, x, offset)
+        } else {
+            let node = &self.nodes[at as usize];
+            (node, x[offset + (node.feature & FEATURE) as usize])
+        };
         let f = node.feature;
-        let v = x[offset + (f & FEATURE) as usize];
         let mut first = v <= node.value;
         if NAN {
             first |= (f & NAN_FIRST != 0) & v.nan();
@@ -338,15 +421,65 @@ impl<T: Value> Forest<T> {
         node.left.wrapping_add(u32::from(!first))
     }
 
+    /// The node at slot `at` and the feature it reads from the row at `offset`, without bounds
+    /// checks (the bounds checks cost ~20% of the walk, as they break up the lockstep chains).
+    ///
+    /// Callers guarantee what [`Forest::evaluate`] checks before choosing the unchecked walk:
+    /// `links_checked` (the builder verified that every root and every slot a node can step to is
+    /// in `nodes`, so `at`, which only ever comes from those, is too), and that `offset` is
+    /// `row * n_cols` for a row of `x` with `max_feature < n_cols` (a node's feature index,
+    /// `feature & FEATURE`, is at most `max_feature`: 0 for leaves and jumps).
+    #[allow(unsafe_code)]
+    #[inline(always)]
+    fn load_unchecked(&self, at: u32, x: &[T], offset: usize) -> (&Node<T>, T) {
+        debug_assert!((at as usize) < self.nodes.len());
+        // SAFETY: `at < nodes.len()`: it is a root or a slot stepped to, both verified in range
+        // when the forest was built (`links_checked`, see above).
+        let node = unsafe { self.nodes.get_unchecked(at as usize) };
+        let i = offset + (node.feature & FEATURE) as usize;
+        debug_assert!(i < x.len());
+        // SAFETY: `i = row * n_cols + feature` with `row < n_rows`, `feature <= max_feature <
+        // n_cols` and `n_rows * n_cols <= x.len()` (checked in `evaluate`), so `i < x.len()`.
+        let v = unsafe { *x.get_unchecked(i) };
+        (node, v)
+    }
+
+    /// Folds `leaves` (in tree order) into row `r`'s accumulators.
+    #[inline(always)]
+    fn apply_many<const DENSE_SUM: bool, const N: usize>(
+        &self,
+        leaves: &[u32; N],
+        r: usize,
+        acc: &mut Acc<'_, T>,
+    ) {
+        match self.n_targets {
+            1 if DENSE_SUM => {
+                fold_many::<T, 1, N>(&self.leaf_weights, leaves, &mut acc.values[r..])
+            }
+            2 if DENSE_SUM => {
+                fold_many::<T, 2, N>(&self.leaf_weights, leaves, &mut acc.values[2 * r..])
+            }
+            _ => leaves
+                .iter()
+                .for_each(|&leaf| self.apply::<DENSE_SUM>(leaf, r, acc)),
+        }
+    }
+
     /// Folds leaf `leaf`'s weights into row `r`'s accumulators.
     #[inline(always)]
     fn apply<const DENSE_SUM: bool>(&self, leaf: u32, r: usize, acc: &mut Acc<'_, T>) {
         let nt = self.n_targets;
         let base = r * nt;
         if DENSE_SUM {
-            let w = &self.leaf_weights[leaf as usize * nt..][..nt];
-            for (v, &w) in acc.values[base..base + nt].iter_mut().zip(w) {
-                *v += w;
+            match nt {
+                1 => fold::<T, 1>(&self.leaf_weights, leaf as usize, &mut acc.values[base..]),
+                2 => fold::<T, 2>(&self.leaf_weights, leaf as usize, &mut acc.values[base..]),
+                _ => {
+                    let w = &self.leaf_weights[leaf as usize * nt..][..nt];
+                    for (v, &w) in acc.values[base..base + nt].iter_mut().zip(w) {
+                        *v += w;
+                    }
+                }
             }
             return;
         }
@@ -376,6 +509,62 @@ impl<T: Value> Forest<T> {
             }
         }
     }
+}
+
+/// Adds leaf `leaf`'s `NT` weights (dense: `NT` per leaf) to the first `NT` of `values`.
+#[inline(always)]
+fn fold<T: Value, const NT: usize>(weights: &[T], leaf: usize, values: &mut [T]) {
+    let w = &weights[leaf * NT..][..NT];
+    for (v, &w) in values[..NT].iter_mut().zip(w) {
+        *v += w;
+    }
+}
+
+/// Adds the `NT` weights of each of `leaves` in turn to the first `NT` of `values` (the same
+/// additions in the same order as one [`fold`] per leaf).
+#[inline(always)]
+fn fold_many<T: Value, const NT: usize, const N: usize>(
+    weights: &[T],
+    leaves: &[u32; N],
+    values: &mut [T],
+) {
+    let values = &mut values[..NT];
+    let mut sum: [T; NT] = std::array::from_fn(|j| values[j]);
+    for &leaf in leaves {
+        let w = &weights[leaf as usize * NT..][..NT];
+        for (s, &w) in sum.iter_mut().zip(w) {
+            *s += w;
+        }
+    }
+    values.copy_from_slice(&sum);
+}
+
+/// The rows one evaluation (or one thread) walks: `n_rows` rows of `n_cols` features in `x`.
+#[derive(Clone, Copy)]
+struct Run<'a, T> {
+    x: &'a [T],
+    n_rows: usize,
+    n_cols: usize,
+    /// Whether groups of rows walk [`TREES`] trees at once (else one tree at a time).
+    grouped: bool,
+}
+
+/// Whether tests asked this thread for the bounds-checked walk (to compare it with the
+/// unchecked one); always false outside tests.
+#[cfg(test)]
+fn force_checked_walk() -> bool {
+    FORCE_CHECKED.with(std::cell::Cell::get)
+}
+
+#[cfg(not(test))]
+fn force_checked_walk() -> bool {
+    false
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Set by tests to take the bounds-checked walk on this thread.
+    pub(crate) static FORCE_CHECKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Accumulators of one evaluation (or of one thread's rows).

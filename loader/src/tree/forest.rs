@@ -73,6 +73,9 @@ pub struct Forest<T> {
     pub(crate) complete: Vec<Option<Complete>>,
     pub(crate) flat_branches: Vec<FlatBranch<T>>,
     pub(crate) flat_leaves: Vec<u32>,
+    /// Every root, and every slot any node can step to, is in `nodes` (verified by the builder):
+    /// what lets [`Forest::aggregate`] walk without bounds checks.
+    pub(crate) links_checked: bool,
 }
 
 impl<T: Value> Forest<T> {
@@ -96,6 +99,7 @@ impl<T: Value> Forest<T> {
             complete: Vec::new(),
             flat_branches: Vec::new(),
             flat_leaves: Vec::new(),
+            links_checked: false,
         }
     }
 

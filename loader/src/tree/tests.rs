@@ -643,3 +643,113 @@ fn tree_speed() {
         }
     }
 }
+
+/// Runs `f` with this thread's evaluations on the bounds-checked walk, one tree at a time (the
+/// walk before groups of rows walked several trees at once without bounds checks).
+fn checked_walk<R>(f: impl FnOnce() -> R) -> R {
+    super::eval::FORCE_CHECKED.with(|c| c.set(true));
+    let out = f();
+    super::eval::FORCE_CHECKED.with(|c| c.set(false));
+    out
+}
+
+#[test]
+fn grouped_unchecked_walks_match_the_checked_walk_bit_for_bit() {
+    let mut rng = Lcg(2024);
+    let nf = 6;
+    // 1 to 3 targets (the folds specialised for 1 and 2), tree counts around multiples of the
+    // group of trees, set splits and NaN routing (random_tree), batches around the group and
+    // block sizes, and one split across threads.
+    for (nt, n_trees) in [(1, 1), (1, 7), (2, 3), (2, 11), (3, 5), (3, 12)] {
+        let trees: Vec<_> = (0..n_trees)
+            .map(|i| random_tree(&mut rng, nf, nt, [2, 5, 8][i % 3]))
+            .collect();
+        let f = forest(nf, nt, &trees).expect("valid");
+        assert!(f.links_checked);
+        for (n_rows, nan_every) in [(1, 0), (3, 1), (4, 0), (5, 2), (63, 0), (65, 1), (200, 3)] {
+            let x = random_rows(&mut rng, n_rows, nf, nan_every);
+            for aggregate in [
+                Aggregate::Sum,
+                Aggregate::Average,
+                Aggregate::Min,
+                Aggregate::Max,
+            ] {
+                let fast = f.aggregate(&x, n_rows, nf, aggregate).expect("evaluates");
+                let slow =
+                    checked_walk(|| f.aggregate(&x, n_rows, nf, aggregate)).expect("evaluates");
+                let bits = |s: &Scores<f32>| s.values().iter().map(|v| v.to_bits()).collect();
+                let (fast_bits, slow_bits): (Vec<u32>, Vec<u32>) = (bits(&fast), bits(&slow));
+                assert_eq!(
+                    fast_bits, slow_bits,
+                    "{nt} targets, {n_trees} trees, {n_rows} rows"
+                );
+                for r in 0..n_rows {
+                    assert_eq!(fast.hit(r), slow.hit(r), "row {r}");
+                }
+            }
+            let got = f
+                .aggregate(&x, n_rows, nf, Aggregate::Sum)
+                .expect("evaluates");
+            for r in 0..n_rows {
+                let want = reference(&trees, &x[r * nf..(r + 1) * nf], nt);
+                assert_eq!(got.row(r), &want[..], "row {r} of {n_rows}");
+            }
+        }
+    }
+    let trees: Vec<_> = (0..30).map(|_| random_tree(&mut rng, nf, 2, 6)).collect();
+    let f = forest(nf, 2, &trees).expect("valid");
+    let n_rows = 6_001;
+    let x = random_rows(&mut rng, n_rows, nf, 5);
+    let fast = f
+        .aggregate(&x, n_rows, nf, Aggregate::Sum)
+        .expect("evaluates");
+    let slow = checked_walk(|| f.aggregate(&x, n_rows, nf, Aggregate::Sum)).expect("evaluates");
+    assert_eq!(fast, slow);
+}
+
+#[test]
+fn links_out_of_range_are_detected() {
+    let trees = two_trees_two_targets();
+    let mut f = forest(2, 2, &trees).expect("valid");
+    assert!(f.links_in_range());
+    if let Some(node) = f.nodes.iter_mut().find(|n| !n.value.nan()) {
+        node.left = u32::MAX - 4;
+    }
+    assert!(!f.links_in_range());
+}
+
+/// Every tree model of the corpus (sklearn trees, forests, GB and HGB; XGBoost; LightGBM;
+/// skl2onnx TreeEnsemble), f32 and f64 thresholds, NaN routing: the grouped unchecked walk and
+/// the checked walk give the same bits.
+#[test]
+fn corpus_forests_give_the_same_bits_in_both_walks() {
+    let corpus = crate::test_support::corpus_dir();
+    let prefixes = [
+        "xgb-",
+        "lgb-",
+        "sk-rf-",
+        "sk-gb-",
+        "sk-hgb-",
+        "sk-dtree-",
+        "sk-extratrees-",
+        "sk-skops-rf",
+        "sk-columntransformer-rf-",
+        "onnx-skl-rf-",
+    ];
+    let mut names: Vec<String> = std::fs::read_dir(&corpus)
+        .expect("the corpus exists")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| prefixes.iter().any(|p| name.starts_with(p)))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 20, "{names:?}");
+    for name in names {
+        let dir = corpus.join(&name);
+        let model = crate::load(&dir.join("model")).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let request = crate::test_support::read_json(&dir.join("request.json"));
+        let inputs = crate::test_support::decode_request(&request);
+        let fast = model.predict(inputs.clone()).expect("predicts");
+        let slow = checked_walk(|| model.predict(inputs)).expect("predicts");
+        assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{name}");
+    }
+}
