@@ -107,7 +107,8 @@ const ID: HeaderName = HeaderName::from_static("ce-id");
 const REQUESTID: HeaderName = HeaderName::from_static("ce-requestid");
 const NAMESPACE_HEADER: HeaderName = HeaderName::from_static("ce-namespace");
 
-fn answer(
+/// Counts an inference's metrics and answers it with the CloudEvents headers.
+pub(super) fn answer(
     state: &AppState,
     name: &str,
     version: Option<&str>,
