@@ -8,7 +8,8 @@
 //! when responses may be gzipped, and a `Content-Length` within the body limit. It counts the
 //! request into the same `rest_server_*` series under the same route template as
 //! [`crate::metrics::RestMetrics`] does, and answers with the same handler code
-//! ([`super::cloudevents::answer`]), so status, body and headers are the router's.
+//! ([`super::cloudevents::answer`]), so status, body and headers are the router's (with the
+//! `Vary` header the compression layer adds, when gzip is on).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -18,10 +19,11 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::Request;
-use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH};
-use axum::http::Method;
+use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, VARY};
+use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 
 use super::body::RawBody;
 use crate::error::ServeError;
@@ -127,8 +129,35 @@ async fn infer(fast: Arc<FastPath>, request: Request) -> Response {
             }
         }
     };
+    let mut response = response;
+    if fast.gzip {
+        vary(&mut response);
+    }
     metrics.finish(response.status());
     response
+}
+
+/// Adds `Vary: accept-encoding` where the router's `CompressionLayer` does: to every response
+/// it could compress (its default predicate), whether or not this client accepts gzip.
+fn vary(response: &mut Response) {
+    let headers = response.headers();
+    if headers.contains_key(CONTENT_ENCODING)
+        || headers.contains_key(CONTENT_RANGE)
+        || !DefaultPredicate::new().should_compress(response)
+    {
+        return;
+    }
+    let listed = response.headers().get_all(VARY).iter().any(|value| {
+        value
+            .as_bytes()
+            .windows(ACCEPT_ENCODING.as_str().len())
+            .any(|w| w.eq_ignore_ascii_case(ACCEPT_ENCODING.as_str().as_bytes()))
+    });
+    if !listed {
+        response
+            .headers_mut()
+            .append(VARY, HeaderValue::from_static("accept-encoding"));
+    }
 }
 
 impl tower::Service<Request> for RestService {
