@@ -37,7 +37,7 @@ pub async fn infer(
     let served = state.model(name, version)?;
     let RawBody(bytes) = body;
     let (request, binary) = match header_length(headers)? {
-        None => (RawBody(bytes).parse::<InferRequest>()?, Bytes::new()),
+        None => (RawBody(bytes).parse_request()?, Bytes::new()),
         Some(0) => raw_request(&served.metadata, bytes)?,
         Some(n) => {
             if n > bytes.len() {
@@ -47,7 +47,7 @@ pub async fn infer(
                 }
                 .into());
             }
-            let header = RawBody(bytes.slice(..n)).parse::<InferRequest>()?;
+            let header = RawBody(bytes.slice(..n)).parse_request()?;
             (header, bytes.slice(n..))
         }
     };
