@@ -116,13 +116,7 @@ pub(super) fn answer(
     result: Result<InferResponse, ServeError>,
 ) -> Result<Response, ServeError> {
     metrics::record_infer(name, version, result.is_ok(), started.elapsed());
-    let response = result?;
-    let (model_name, id) = (response.model_name.clone(), response.id.clone());
-    let mut answer = binary::respond(response);
-    state
-        .cloudevents
-        .insert(answer.headers_mut(), &model_name, &id);
-    Ok(answer)
+    Ok(binary::respond(result?, &state.cloudevents))
 }
 
 /// `POST /v2/models/{name}/infer`, with CloudEvents headers and inference metrics.
