@@ -328,7 +328,7 @@ pub async fn serve_on(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, rest::router(state))
+    axum::serve(listener, rest::service(state))
         .with_graceful_shutdown(shutdown)
         .await
         .context("HTTP server failed")

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -239,23 +239,65 @@ where
         let Some(matched) = request.extensions().get::<MatchedPath>().cloned() else {
             return Box::pin(self.inner.call(request));
         };
-        let method = request.method().clone();
-        let in_progress = InProgress::enter(method.clone());
-        let started = Instant::now();
+        let counted = RestRequest::start(request.method(), RouteLabel::Matched(matched));
         let answer = self.inner.call(request);
         Box::pin(async move {
             let response = answer.await?;
-            let seconds = started.elapsed().as_secs_f64();
-            let mut f = families();
-            in_progress.leave(&mut f);
-            let by_route = slot(&mut f.rest, method.as_str());
-            slot(by_route, matched.as_str())
-                .entry(response.status().as_u16())
-                .or_default()
-                .duration
-                .observe(&BUCKETS, seconds);
+            counted.finish(response.status());
             Ok(response)
         })
+    }
+}
+
+/// One REST request being counted into `rest_server_*` (in progress until it finishes, then
+/// its duration by method, route template and status): what [`RestMetrics`] counts per routed
+/// request, also used by the inference fast path in front of the router.
+pub struct RestRequest {
+    in_progress: InProgress,
+    method: Method,
+    route: RouteLabel,
+    started: Instant,
+}
+
+/// A route template: the router's, or a constant one.
+pub enum RouteLabel {
+    /// As the router matched it.
+    Matched(MatchedPath),
+    /// A template named by the code that serves it.
+    Static(&'static str),
+}
+
+impl RouteLabel {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Matched(path) => path.as_str(),
+            Self::Static(path) => path,
+        }
+    }
+}
+
+impl RestRequest {
+    /// Counts a request of `method` to the route template `route` as in progress.
+    pub fn start(method: &Method, route: RouteLabel) -> Self {
+        Self {
+            in_progress: InProgress::enter(method.clone()),
+            method: method.clone(),
+            route,
+            started: Instant::now(),
+        }
+    }
+
+    /// Counts the request as answered with `status`.
+    pub fn finish(self, status: StatusCode) {
+        let seconds = self.started.elapsed().as_secs_f64();
+        let mut f = families();
+        self.in_progress.leave(&mut f);
+        let by_route = slot(&mut f.rest, self.method.as_str());
+        slot(by_route, self.route.as_str())
+            .entry(status.as_u16())
+            .or_default()
+            .duration
+            .observe(&BUCKETS, seconds);
     }
 }
 

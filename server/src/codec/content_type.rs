@@ -245,13 +245,13 @@ pub fn apply_content_types(
     inputs
         .into_iter()
         .map(|input| {
-            let name = input.tensor.name.clone();
-            let own = explicit(input.parameters.as_ref(), Some(&name))?;
+            let name = &input.tensor.name;
+            let own = explicit(input.parameters.as_ref(), Some(name))?;
             let (ct, strict) = match (own, request_type) {
                 (Some(ct), _) => (Some(ct), true),
                 // A `str` request decodes its one input as strings.
                 (None, Some(ContentType::Str)) => (Some(ContentType::Str), true),
-                (None, _) => (signature_type(metadata, &name), false),
+                (None, _) => (signature_type(metadata, name), false),
             };
             match ct {
                 Some(ct) => apply_input(input.tensor, ct, strict),

@@ -80,7 +80,8 @@ pub(super) fn datatype_and_shape(
 }
 
 /// Decodes one request input into a named tensor of its declared datatype and shape, taking its
-/// `data` (parsed already when the body was read, or parsed now from the text kept).
+/// `data` (parsed already when the body was read, or parsed now from the text kept). The input's
+/// `data` and, on success, its `name` are moved out.
 pub fn decode_input(input: &mut RequestInput) -> Result<NamedTensor, DecodeError> {
     let (datatype, shape) = datatype_and_shape(input)?;
     let name = &input.name;
@@ -95,7 +96,8 @@ pub fn decode_input(input: &mut RequestInput) -> Result<NamedTensor, DecodeError
         message,
     })?;
     let tensor = elements.into_tensor(name, &input.shape, datatype, &shape)?;
-    Ok(NamedTensor::new(name.clone(), tensor))
+    // The input is spent: its name moves into the tensor.
+    Ok(NamedTensor::new(std::mem::take(&mut input.name), tensor))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 
 use super::decode::DecodeError;
 use super::elements::{Element, Flatten};
-use super::raw::shaped;
+use super::raw::{shaped, shaped_plain};
 use super::{Parameters, RequestInput};
 
 /// The `data` of a request input.
@@ -56,27 +56,6 @@ pub enum Elements {
     Bytes(Vec<String>),
 }
 
-/// Runs `$body` with `$v` bound to the buffer of whichever variant `$elements` is.
-macro_rules! with_elements {
-    ($elements:expr, $v:ident => $body:expr) => {
-        match $elements {
-            Elements::Bool($v) => $body,
-            Elements::Uint8($v) => $body,
-            Elements::Uint16($v) => $body,
-            Elements::Uint32($v) => $body,
-            Elements::Uint64($v) => $body,
-            Elements::Int8($v) => $body,
-            Elements::Int16($v) => $body,
-            Elements::Int32($v) => $body,
-            Elements::Int64($v) => $body,
-            Elements::Fp16($v) => $body,
-            Elements::Fp32($v) => $body,
-            Elements::Fp64($v) => $body,
-            Elements::Bytes($v) => $body,
-        }
-    };
-}
-
 impl Elements {
     /// Parses `json` (a scalar, or lists nested to any depth) as `datatype`'s elements.
     pub fn parse(datatype: DataType, json: &str) -> Result<Self, String> {
@@ -96,7 +75,21 @@ impl Elements {
         datatype: DataType,
         shape: &[usize],
     ) -> Result<Tensor, DecodeError> {
-        with_elements!(self, v => shaped(name, wire_shape, datatype, shape, v))
+        match self {
+            Elements::Bytes(v) => shaped(name, wire_shape, datatype, shape, v),
+            Elements::Bool(v) => shaped_plain(name, wire_shape, datatype, shape, &v),
+            Elements::Uint8(v) => shaped_plain(name, wire_shape, datatype, shape, &v),
+            Elements::Uint16(v) => shaped_plain(name, wire_shape, datatype, shape, &v),
+            Elements::Uint32(v) => shaped_plain(name, wire_shape, datatype, shape, &v),
+            Elements::Uint64(v) => shaped_plain(name, wire_shape, datatype, shape, &v),
+            Elements::Int8(v) => shaped_plain(name, wire_shape, datatype, shape, &v),
+            Elements::Int16(v) => shaped_plain(name, wire_shape, datatype, shape, &v),
+            Elements::Int32(v) => shaped_plain(name, wire_shape, datatype, shape, &v),
+            Elements::Int64(v) => shaped_plain(name, wire_shape, datatype, shape, &v),
+            Elements::Fp16(v) => shaped_plain(name, wire_shape, datatype, shape, &v),
+            Elements::Fp32(v) => shaped_plain(name, wire_shape, datatype, shape, &v),
+            Elements::Fp64(v) => shaped_plain(name, wire_shape, datatype, shape, &v),
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod encode;
 pub mod input_data;
 pub mod params;
 pub mod raw;
+mod scan;
 
 pub use binary::BinaryError;
 pub use content_type::{apply_content_types, ContentType, ContentTypeError, TaggedInput};
@@ -16,6 +17,7 @@ pub use decode::{decode_input, DecodeError};
 pub use encode::{encode_output, output_layout, OutputData};
 pub use input_data::{Elements, InputData};
 pub use params::ParamsError;
+pub use scan::scan_request;
 
 use std::collections::BTreeMap;
 

@@ -25,21 +25,45 @@ pub fn shaped<T: Datum>(
     shape: &[usize],
     data: Vec<T>,
 ) -> Result<Tensor, DecodeError> {
+    check_count(name, wire_shape, shape, data.len())?;
+    ArrayD::from_shape_vec(shape, data)
+        .map(Tensor::from)
+        .map_err(|e| data_error(name, datatype, e.to_string()))
+}
+
+/// As [`shaped`], for plain elements: copied straight into the tensor's buffer, without the
+/// intermediate `ndarray` array.
+pub fn shaped_plain<T: Datum + Copy>(
+    name: &str,
+    wire_shape: &[i64],
+    datatype: DataType,
+    shape: &[usize],
+    data: &[T],
+) -> Result<Tensor, DecodeError> {
+    check_count(name, wire_shape, shape, data.len())?;
+    Tensor::from_shape(shape, data).map_err(|e| data_error(name, datatype, e.to_string()))
+}
+
+/// The element count must be the shape's product.
+fn check_count(
+    name: &str,
+    wire_shape: &[i64],
+    shape: &[usize],
+    got: usize,
+) -> Result<(), DecodeError> {
     let expected = shape
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .unwrap_or(usize::MAX);
-    if expected != data.len() {
+    if expected != got {
         return Err(DecodeError::ElementCount {
             name: name.to_owned(),
             shape: wire_shape.to_vec(),
             expected,
-            got: data.len(),
+            got,
         });
     }
-    ArrayD::from_shape_vec(shape, data)
-        .map(Tensor::from)
-        .map_err(|e| data_error(name, datatype, e.to_string()))
+    Ok(())
 }
 
 /// An element as UTF-8 text.

@@ -10,13 +10,14 @@
 //!
 //! Without the header the body is plain JSON. Gzip request bodies are inflated before this runs.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::body::RawBody;
+use super::cloudevents::CloudEvents;
 use crate::codec::binary::BINARY_DATA_SIZE;
 use crate::codec::{BinaryError, InferRequest, InferResponse, Parameters, RequestInput};
 use crate::error::ServeError;
@@ -37,7 +38,7 @@ pub async fn infer(
     let served = state.model(name, version)?;
     let RawBody(bytes) = body;
     let (request, binary) = match header_length(headers)? {
-        None => (RawBody(bytes).parse::<InferRequest>()?, Bytes::new()),
+        None => (RawBody(bytes).parse_request()?, Bytes::new()),
         Some(0) => raw_request(&served.metadata, bytes)?,
         Some(n) => {
             if n > bytes.len() {
@@ -47,7 +48,7 @@ pub async fn infer(
                 }
                 .into());
             }
-            let header = RawBody(bytes.slice(..n)).parse::<InferRequest>()?;
+            let header = RawBody(bytes.slice(..n)).parse_request()?;
             (header, bytes.slice(n..))
         }
     };
@@ -172,33 +173,39 @@ fn raw_shape(
     }
 }
 
-/// The response: JSON, or the JSON followed by the binary outputs' data.
-pub fn respond(mut response: InferResponse) -> Response {
-    let Some(binary) = response.binary.take() else {
-        let mut json = Vec::with_capacity(json_capacity(&response));
-        return match serde_json::to_writer(&mut json, &response) {
-            Ok(()) => (
-                [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-                json,
-            )
-                .into_response(),
-            Err(e) => ServeError::Internal(e.to_string()).into_response(),
-        };
+/// The response: JSON, or the JSON followed by the binary outputs' data, with the CloudEvents
+/// headers of `cloudevents`. The header map is sized once for every header it will carry.
+pub fn respond(mut response: InferResponse, cloudevents: &CloudEvents) -> Response {
+    // Content type, binary length, nine CloudEvents headers, `Vary`.
+    let mut headers = HeaderMap::with_capacity(12);
+    let body = match response.binary.take() {
+        None => {
+            let mut json = Vec::with_capacity(json_capacity(&response));
+            if let Err(e) = serde_json::to_writer(&mut json, &response) {
+                return ServeError::Internal(e.to_string()).into_response();
+            }
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            json
+        }
+        Some(binary) => {
+            let mut body = match serde_json::to_vec(&response) {
+                Ok(json) => json,
+                Err(e) => return ServeError::Internal(e.to_string()).into_response(),
+            };
+            let length = body.len();
+            body.extend_from_slice(&binary);
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            headers.insert(HEADER_LENGTH, HeaderValue::from(length));
+            body
+        }
     };
-    let json = match serde_json::to_vec(&response) {
-        Ok(json) => json,
-        Err(e) => return ServeError::Internal(e.to_string()).into_response(),
-    };
-    let length = json.len();
-    let mut body = json;
-    body.extend_from_slice(&binary);
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    headers.insert(HEADER_LENGTH, HeaderValue::from(length));
-    (headers, body).into_response()
+    cloudevents.insert(&mut headers, &response.model_name, &response.id);
+    let mut answer = Response::new(Body::from(body));
+    *answer.headers_mut() = headers;
+    answer
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
+use crate::codec::InferRequest;
 use crate::error::ServeError;
 use crate::state::AppState;
 
@@ -24,6 +25,18 @@ impl RawBody {
         let text = std::str::from_utf8(&self.0)
             .map_err(|e| ServeError::MalformedBody(format!("the body is not UTF-8: {e}")))?;
         serde_json::from_str(text).map_err(|e| ServeError::MalformedBody(e.to_string()))
+    }
+
+    /// Parses the body as an inference request: the common shape by the scanner
+    /// ([`crate::codec::scan_request`]), anything else (and every error) by [`Self::parse`].
+    pub fn parse_request(&self) -> Result<InferRequest, ServeError> {
+        if let Some(request) = std::str::from_utf8(&self.0)
+            .ok()
+            .and_then(crate::codec::scan_request)
+        {
+            return Ok(request);
+        }
+        self.parse()
     }
 }
 

@@ -107,7 +107,8 @@ const ID: HeaderName = HeaderName::from_static("ce-id");
 const REQUESTID: HeaderName = HeaderName::from_static("ce-requestid");
 const NAMESPACE_HEADER: HeaderName = HeaderName::from_static("ce-namespace");
 
-fn answer(
+/// Counts an inference's metrics and answers it with the CloudEvents headers.
+pub(super) fn answer(
     state: &AppState,
     name: &str,
     version: Option<&str>,
@@ -115,13 +116,7 @@ fn answer(
     result: Result<InferResponse, ServeError>,
 ) -> Result<Response, ServeError> {
     metrics::record_infer(name, version, result.is_ok(), started.elapsed());
-    let response = result?;
-    let (model_name, id) = (response.model_name.clone(), response.id.clone());
-    let mut answer = binary::respond(response);
-    state
-        .cloudevents
-        .insert(answer.headers_mut(), &model_name, &id);
-    Ok(answer)
+    Ok(binary::respond(result?, &state.cloudevents))
 }
 
 /// `POST /v2/models/{name}/infer`, with CloudEvents headers and inference metrics.

@@ -4,6 +4,7 @@ mod binary;
 mod body;
 pub mod cloudevents;
 mod cors;
+mod fast;
 mod health;
 mod invocations;
 pub mod mlflow_input;
@@ -23,6 +24,21 @@ use tracing::Level;
 
 use crate::error::ServeError;
 use crate::state::AppState;
+
+pub use fast::RestService;
+
+/// The REST API as served: the inference fast path ([`RestService`]) in front of [`router`].
+pub fn service(state: AppState) -> RestService {
+    let settings = state.server.clone();
+    // The fast path reproduces neither CORS, nor the root path's nesting, nor the trace layer.
+    let fast = settings.cors.is_none() && settings.root_path.is_none() && !tracing_layer();
+    RestService::new(router(state.clone()), state, fast)
+}
+
+/// Whether the per-request trace layer is on (DEBUG logging of `tower_http`).
+fn tracing_layer() -> bool {
+    tracing::enabled!(target: "tower_http::trace::on_response", Level::DEBUG)
+}
 
 /// Builds the REST router, with `settings.json`'s `root_path` (the API also answers under that
 /// prefix), `gzip_enabled` and `cors_settings` applied.
@@ -51,7 +67,7 @@ pub fn router(state: AppState) -> Router {
     };
     // Per-request spans and response logs are DEBUG events: the layer is only worth its cost
     // (a span and a log call per request) when DEBUG logging is on.
-    let app = if tracing::enabled!(target: "tower_http::trace::on_response", Level::DEBUG) {
+    let app = if tracing_layer() {
         app.layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
