@@ -144,9 +144,10 @@ impl<T: Value> Forest<T> {
                 };
                 self.evaluate(x, n_rows, n_cols, checked, &mut acc);
             } else {
-                // Rows split into one chunk per thread (whole blocks); each chunk writes its own
-                // rows only, trees in the same order, so results do not depend on the split.
-                let chunk = n_rows.div_ceil(threads).div_ceil(BLOCK) * BLOCK;
+                // Rows split into one chunk per thread (whole groups of rows, as even as they
+                // can be); each chunk writes its own rows only, trees in the same order, so
+                // results do not depend on the split.
+                let chunk = n_rows.div_ceil(threads).div_ceil(ROWS) * ROWS;
                 let hit_chunk = if track { chunk * nt } else { 0 };
                 let mut hits: Vec<&mut [bool]> = if track {
                     hit.chunks_mut(hit_chunk.max(1)).collect()
