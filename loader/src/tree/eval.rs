@@ -12,8 +12,8 @@
 //! node features without masking flags off when no node has any (`raw_features`). What did not
 //! pay: row slices instead of row offsets, testing for finished walks every second step or
 //! never, other group shapes (4x4, 5x3, 3x4: no better, under heavy load); f32 nodes and rows
-//! gained ~2%, integer order keys
-//! instead of float compares ~3% more (not landed: a second node array). Nor did compacting the
+//! gained ~2%, integer order keys instead of float compares ~3% more (not landed: a second
+//! node array). Nor did compacting the
 //! rows still walking after each step (exact-length walks; the bookkeeping cost more than the
 //! ~35% of steps it saves) and evaluating the top levels level-wise over a column-major block
 //! (autovectorised: no gain, without or with AVX-512).
