@@ -111,8 +111,13 @@ impl Matrix {
 
     /// Builds a matrix from columns of equal length.
     pub fn from_columns(rows: usize, columns: &[Vec<f64>]) -> Result<Self, PredictError> {
-        let cols = columns.len();
-        let mut data = vec![0.0; rows * cols];
+        let columns: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+        Self::from_column_slices(rows, &columns)
+    }
+
+    /// Builds a matrix from borrowed columns of equal length (row by row: each row gathers one
+    /// value per column, so the writes stay sequential).
+    pub fn from_column_slices(rows: usize, columns: &[&[f64]]) -> Result<Self, PredictError> {
         for (c, column) in columns.iter().enumerate() {
             if column.len() != rows {
                 return Err(PredictError::Runtime(format!(
@@ -120,13 +125,12 @@ impl Matrix {
                     column.len()
                 )));
             }
-            for (r, v) in column.iter().enumerate() {
-                if let Some(cell) = data.get_mut(r * cols + c) {
-                    *cell = *v;
-                }
-            }
         }
-        Self::new(rows, cols, data)
+        let mut data = Vec::with_capacity(rows * columns.len());
+        for r in 0..rows {
+            data.extend(columns.iter().map(|column| column[r]));
+        }
+        Self::new(rows, columns.len(), data)
     }
 }
 
@@ -210,7 +214,7 @@ impl Table {
         let mut cols = Vec::with_capacity(self.columns.len());
         for (name, column) in &self.columns {
             match column {
-                Column::Num(v) => cols.push(v.clone()),
+                Column::Num(v) => cols.push(v.as_slice()),
                 Column::Str(_) => {
                     return Err(PredictError::Datatype {
                         name: name.clone(),
@@ -220,7 +224,7 @@ impl Table {
                 }
             }
         }
-        Matrix::from_columns(self.rows, &cols)
+        Matrix::from_column_slices(self.rows, &cols)
     }
 
     /// A table of the columns at `positions`, in that order.

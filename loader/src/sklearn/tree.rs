@@ -323,9 +323,18 @@ impl TreeForest {
         let (rows, cols) = (x.rows(), x.cols());
         let mut data = x.into_data();
         if let Inputs::Float32 { nan } = self.inputs {
-            for v in &mut data {
-                let f = *v as f32;
-                if f.is_infinite() || (f.is_nan() && !nan) {
+            // Chunk by chunk (in L1): a branch-free check, then the cast; both vectorise.
+            let rejected = |v: f64| {
+                let f = v as f32;
+                f.is_infinite() | (f.is_nan() & !nan)
+            };
+            for chunk in data.chunks_mut(1024) {
+                if chunk.iter().fold(false, |bad, &v| bad | rejected(v)) {
+                    let v = chunk
+                        .iter()
+                        .copied()
+                        .find(|&v| rejected(v))
+                        .unwrap_or_default();
                     return Err(PredictError::InvalidValue {
                         name: "X".to_owned(),
                         message: format!(
@@ -333,7 +342,9 @@ impl TreeForest {
                         ),
                     });
                 }
-                *v = f64::from(f);
+                for v in chunk {
+                    *v = f64::from(*v as f32);
+                }
             }
         }
         let scores = self

@@ -73,6 +73,12 @@ impl<T: Value> ForestBuilder<T> {
         c.forest.covers_all_targets = c.covering_leaves == n_leaves;
         let mut forest = c.forest;
         forest.links_checked = forest.links_in_range();
+        forest.raw_features = forest.max_feature.is_some_and(|m| {
+            forest
+                .nodes
+                .iter()
+                .all(|n| n.feature & !FEATURE == 0 && (n.feature as usize) <= m)
+        });
         forest.complete = vec![None; forest.roots.len()];
         if complete_layouts_enabled() {
             forest.lay_out_complete();

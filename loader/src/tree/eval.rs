@@ -8,7 +8,12 @@
 //! as its deepest walk needs. The walk is latency-bound, so what paid here (bc_rf, 100 trees, 1
 //! thread: 10.2 to 7.0 ns per tree and row) was more chains per group, loads without bounds
 //! checks ([`Forest::load_unchecked`], on verified links only; the checked walk is the fallback)
-//! and leaves folded per row in registers for 1 or 2 targets. What did not pay: compacting the
+//! and leaves folded per row in registers for 1 or 2 targets; then (7.05 to 6.43 ms) reading
+//! node features without masking flags off when no node has any (`raw_features`). What did not
+//! pay: row slices instead of row offsets, testing for finished walks every second step or
+//! never, other group shapes (4x4, 5x3, 3x4: no better, under heavy load); f32 nodes and rows
+//! gained ~2%, integer order keys instead of float compares ~3% more (not landed: a second
+//! node array). Nor did compacting the
 //! rows still walking after each step (exact-length walks; the bookkeeping cost more than the
 //! ~35% of steps it saves) and evaluating the top levels level-wise over a column-major block
 //! (autovectorised: no gain, without or with AVX-512).
@@ -144,9 +149,10 @@ impl<T: Value> Forest<T> {
                 };
                 self.evaluate(x, n_rows, n_cols, checked, &mut acc);
             } else {
-                // Rows split into one chunk per thread (whole blocks); each chunk writes its own
-                // rows only, trees in the same order, so results do not depend on the split.
-                let chunk = n_rows.div_ceil(threads).div_ceil(BLOCK) * BLOCK;
+                // Rows split into one chunk per thread (whole groups of rows, as even as they
+                // can be); each chunk writes its own rows only, trees in the same order, so
+                // results do not depend on the split.
+                let chunk = n_rows.div_ceil(threads).div_ceil(ROWS) * ROWS;
                 let hit_chunk = if track { chunk * nt } else { 0 };
                 let mut hits: Vec<&mut [bool]> = if track {
                     hit.chunks_mut(hit_chunk.max(1)).collect()
@@ -260,16 +266,25 @@ impl<T: Value> Forest<T> {
             let end = (block + BLOCK).min(n_rows);
             // Per-node NaN routing only matters to blocks that hold a NaN.
             if NAN && x[block * n_cols..end * n_cols].iter().any(|v| v.nan()) {
-                self.walk_block::<true, SETS, DENSE_SUM, FAST>(run, block, end, acc);
+                self.walk_block::<true, SETS, DENSE_SUM, FAST, true>(run, block, end, acc);
+            } else if NAN || SETS || !self.raw_features {
+                self.walk_block::<false, SETS, DENSE_SUM, FAST, true>(run, block, end, acc);
             } else {
-                self.walk_block::<false, SETS, DENSE_SUM, FAST>(run, block, end, acc);
+                // No flags anywhere: node features are read as they are.
+                self.walk_block::<false, false, DENSE_SUM, FAST, false>(run, block, end, acc);
             }
         }
     }
 
     /// Walks rows `block..end` through every tree. `NAN` is false when no row of the block holds
     /// a NaN or no node routes NaN by flag: then shallow trees are walked in complete layout.
-    fn walk_block<const NAN: bool, const SETS: bool, const DENSE_SUM: bool, const FAST: bool>(
+    fn walk_block<
+        const NAN: bool,
+        const SETS: bool,
+        const DENSE_SUM: bool,
+        const FAST: bool,
+        const MASK: bool,
+    >(
         &self,
         run: Run<'_, T>,
         block: usize,
@@ -285,7 +300,7 @@ impl<T: Value> Forest<T> {
             let ts = first..first + TREES;
             if !run.grouped || (!NAN && self.complete[ts.clone()].iter().any(Option::is_some)) {
                 for t in ts {
-                    self.walk_tree::<NAN, SETS, DENSE_SUM, FAST>(
+                    self.walk_tree::<NAN, SETS, DENSE_SUM, FAST, MASK>(
                         t, x, block, full_end, n_cols, acc,
                     );
                 }
@@ -298,8 +313,8 @@ impl<T: Value> Forest<T> {
                 let offsets: [usize; ROWS * TREES] =
                     std::array::from_fn(|j| (r + j % ROWS) * n_cols);
                 let starts: [u32; ROWS * TREES] = std::array::from_fn(|j| roots[j / ROWS]);
-                let reached =
-                    self.walk::<NAN, SETS, FAST, { ROWS * TREES }>(&starts, x, &offsets, depth);
+                let reached = self
+                    .walk::<NAN, SETS, FAST, MASK, { ROWS * TREES }>(&starts, x, &offsets, depth);
                 for k in 0..ROWS {
                     let leaves: [u32; TREES] =
                         std::array::from_fn(|p| self.leaf_of[reached[p * ROWS + k] as usize]);
@@ -308,7 +323,7 @@ impl<T: Value> Forest<T> {
             }
         }
         for t in self.roots.len() / TREES * TREES..self.roots.len() {
-            self.walk_tree::<NAN, SETS, DENSE_SUM, FAST>(t, x, block, full_end, n_cols, acc);
+            self.walk_tree::<NAN, SETS, DENSE_SUM, FAST, MASK>(t, x, block, full_end, n_cols, acc);
         }
         // Leftover rows walk LANES trees together (leaves still folded in tree order).
         for r in full_end..end {
@@ -322,13 +337,14 @@ impl<T: Value> Forest<T> {
                 let depth = depths
                     .iter()
                     .fold((u32::MAX, 0), |(lo, hi), &(a, b)| (lo.min(a), hi.max(b)));
-                for slot in self.walk::<NAN, SETS, FAST, LANES>(roots, x, &offsets, depth) {
+                for slot in self.walk::<NAN, SETS, FAST, MASK, LANES>(roots, x, &offsets, depth) {
                     self.apply::<DENSE_SUM>(self.leaf_of[slot as usize], r, acc);
                 }
             }
             let rest = self.roots.len() / LANES * LANES;
             for (&root, &depth) in self.roots[rest..].iter().zip(&self.depths[rest..]) {
-                let [slot] = self.walk::<NAN, SETS, FAST, 1>(&[root], x, &[r * n_cols], depth);
+                let [slot] =
+                    self.walk::<NAN, SETS, FAST, MASK, 1>(&[root], x, &[r * n_cols], depth);
                 self.apply::<DENSE_SUM>(self.leaf_of[slot as usize], r, acc);
             }
         }
@@ -336,7 +352,13 @@ impl<T: Value> Forest<T> {
 
     /// Walks rows `block..full_end` (whole groups of [`ROWS`]) through tree `t` alone: in its
     /// complete layout when it has one and `NAN` is off, else compactly.
-    fn walk_tree<const NAN: bool, const SETS: bool, const DENSE_SUM: bool, const FAST: bool>(
+    fn walk_tree<
+        const NAN: bool,
+        const SETS: bool,
+        const DENSE_SUM: bool,
+        const FAST: bool,
+        const MASK: bool,
+    >(
         &self,
         t: usize,
         x: &[T],
@@ -363,7 +385,7 @@ impl<T: Value> Forest<T> {
                 for r in (block..full_end).step_by(ROWS) {
                     let offsets: [usize; ROWS] = std::array::from_fn(|k| (r + k) * n_cols);
                     let reached =
-                        self.walk::<NAN, SETS, FAST, ROWS>(&[root; ROWS], x, &offsets, depth);
+                        self.walk::<NAN, SETS, FAST, MASK, ROWS>(&[root; ROWS], x, &offsets, depth);
                     for (k, &slot) in reached.iter().enumerate() {
                         self.apply::<DENSE_SUM>(self.leaf_of[slot as usize], r + k, acc);
                     }
@@ -376,7 +398,13 @@ impl<T: Value> Forest<T> {
     /// reached: `min` steps unchecked (no leaf is shallower), then until no walk moves (at most
     /// `max` steps in all). Walks already at a leaf step onto themselves.
     #[inline(always)]
-    fn walk<const NAN: bool, const SETS: bool, const FAST: bool, const N: usize>(
+    fn walk<
+        const NAN: bool,
+        const SETS: bool,
+        const FAST: bool,
+        const MASK: bool,
+        const N: usize,
+    >(
         &self,
         roots: &[u32; N],
         x: &[T],
@@ -386,13 +414,13 @@ impl<T: Value> Forest<T> {
         let mut at = *roots;
         for _ in 0..min {
             for (a, &offset) in at.iter_mut().zip(offsets) {
-                *a = self.step::<NAN, SETS, FAST>(*a, x, offset);
+                *a = self.step::<NAN, SETS, FAST, MASK>(*a, x, offset);
             }
         }
         for _ in min..max {
             let mut moved = false;
             for (a, &offset) in at.iter_mut().zip(offsets) {
-                let next = self.step::<NAN, SETS, FAST>(*a, x, offset);
+                let next = self.step::<NAN, SETS, FAST, MASK>(*a, x, offset);
                 moved |= next != *a;
                 *a = next;
             }
@@ -404,14 +432,14 @@ impl<T: Value> Forest<T> {
     }
 
     #[inline(always)]
-    fn step<const NAN: bool, const SETS: bool, const FAST: bool>(
+    fn step<const NAN: bool, const SETS: bool, const FAST: bool, const MASK: bool>(
         &self,
         at: u32,
         x: &[T],
         offset: usize,
     ) -> u32 {
         let (node, v) = if FAST {
-            self.load_unchecked(at, x, offset)
+            self.load_unchecked::<MASK>(at, x, offset)
         } else {
             let node = &self.nodes[at as usize];
             (node, x[offset + (node.feature & FEATURE) as usize])
@@ -435,18 +463,26 @@ impl<T: Value> Forest<T> {
     /// `links_checked` (the builder verified that every root and every slot a node can step to is
     /// in `nodes`, so `at`, which only ever comes from those, is too), and that `offset` is
     /// `row * n_cols` for a row of `x` with `max_feature < n_cols` (a node's feature index,
-    /// `feature & FEATURE`, is at most `max_feature`: 0 for leaves and jumps).
+    /// `feature & FEATURE`, is at most `max_feature`: 0 for leaves and jumps). `MASK` false
+    /// reads `feature` whole (one instruction less per step, ~10% of the walk): callers pass it
+    /// only when `raw_features` (the builder verified that every node's `feature` is at most
+    /// `max_feature`, flags included).
     #[allow(unsafe_code)]
     #[inline(always)]
-    fn load_unchecked(&self, at: u32, x: &[T], offset: usize) -> (&Node<T>, T) {
+    fn load_unchecked<const MASK: bool>(&self, at: u32, x: &[T], offset: usize) -> (&Node<T>, T) {
         debug_assert!((at as usize) < self.nodes.len());
         // SAFETY: `at < nodes.len()`: it is a root or a slot stepped to, both verified in range
         // when the forest was built (`links_checked`, see above).
         let node = unsafe { self.nodes.get_unchecked(at as usize) };
-        let i = offset + (node.feature & FEATURE) as usize;
+        let feature = if MASK {
+            node.feature & FEATURE
+        } else {
+            node.feature
+        };
+        let i = offset + feature as usize;
         debug_assert!(i < x.len());
         // SAFETY: `i = row * n_cols + feature` with `row < n_rows`, `feature <= max_feature <
-        // n_cols` and `n_rows * n_cols <= x.len()` (checked in `evaluate`), so `i < x.len()`.
+        // n_cols` (masked, or whole under `raw_features`) and `n_rows * n_cols <= x.len()` (checked in `evaluate`), so `i < x.len()`.
         let v = unsafe { *x.get_unchecked(i) };
         (node, v)
     }

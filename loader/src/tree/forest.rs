@@ -76,6 +76,10 @@ pub struct Forest<T> {
     /// Every root, and every slot any node can step to, is in `nodes` (verified by the builder):
     /// what lets [`Forest::aggregate`] walk without bounds checks.
     pub(crate) links_checked: bool,
+    /// No node carries a flag in [`Node::feature`] (no set splits, no NaN routed by flag) and
+    /// every node's `feature` is at most `max_feature` (verified by the builder): the walk may
+    /// then read `feature` without masking the flags off.
+    pub(crate) raw_features: bool,
 }
 
 impl<T: Value> Forest<T> {
@@ -100,6 +104,7 @@ impl<T: Value> Forest<T> {
             flat_branches: Vec::new(),
             flat_leaves: Vec::new(),
             links_checked: false,
+            raw_features: false,
         }
     }
 

@@ -753,3 +753,51 @@ fn corpus_forests_give_the_same_bits_in_both_walks() {
         assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{name}");
     }
 }
+
+/// Forests with no flag on any node (`<=` and `<` splits, NaN not routed by flag) read node features
+/// unmasked (`raw_features`); that walk gives the checked walk's bits and the reference's values,
+/// NaN features included.
+#[test]
+fn flag_free_forests_walk_unmasked_features_with_the_same_bits() {
+    let mut rng = Lcg(77);
+    let nf = 5;
+    for (nt, n_trees) in [(1, 4), (2, 9), (3, 6)] {
+        let trees: Vec<_> = (0..n_trees)
+            .map(|i| {
+                let mut tree = numeric_only(random_tree(&mut rng, nf, nt, [3, 6, 9][i % 3]));
+                for node in &mut tree.nodes {
+                    if let TreeNode::Branch(b) = node {
+                        b.missing_goes_true = false;
+                        // `>` and `>=` swap the children and route NaN by flag.
+                        if let Split::Compare(cmp, v) = &b.split {
+                            if !matches!(cmp, Cmp::Leq | Cmp::Lt) {
+                                b.split = Split::Compare(Cmp::Leq, *v);
+                            }
+                        }
+                    }
+                }
+                tree
+            })
+            .collect();
+        let f = forest(nf, nt, &trees).expect("valid");
+        assert!(f.raw_features && !f.has_nan_first && !f.has_sets);
+        for (n_rows, nan_every) in [(1, 0), (7, 0), (70, 2), (301, 0)] {
+            let x = random_rows(&mut rng, n_rows, nf, nan_every);
+            let fast = f
+                .aggregate(&x, n_rows, nf, Aggregate::Sum)
+                .expect("evaluates");
+            let slow = checked_walk(|| f.aggregate(&x, n_rows, nf, Aggregate::Sum)).expect("ok");
+            let bits =
+                |s: &Scores<f32>| -> Vec<u32> { s.values().iter().map(|v| v.to_bits()).collect() };
+            assert_eq!(bits(&fast), bits(&slow), "{nt} targets, {n_rows} rows");
+            for r in 0..n_rows {
+                let want = reference(&trees, &x[r * nf..(r + 1) * nf], nt);
+                assert_eq!(fast.row(r), &want[..], "row {r} of {n_rows}");
+            }
+        }
+    }
+    // A NaN-routing flag anywhere keeps the masked walk.
+    let trees: Vec<_> = (0..3).map(|_| random_tree(&mut rng, nf, 1, 6)).collect();
+    let f = forest(nf, 1, &trees).expect("valid");
+    assert_eq!(f.raw_features, !f.has_nan_first && !f.has_sets);
+}
