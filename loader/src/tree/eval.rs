@@ -13,10 +13,9 @@
 //! pay: row slices instead of row offsets, testing for finished walks every second step or
 //! never, other group shapes (4x4, 5x3, 3x4: no better, under heavy load); f32 nodes and rows
 //! gained ~2%, integer order keys instead of float compares ~3% more (not landed: a second
-//! node array). Nor did compacting the
-//! rows still walking after each step (exact-length walks; the bookkeeping cost more than the
-//! ~35% of steps it saves) and evaluating the top levels level-wise over a column-major block
-//! (autovectorised: no gain, without or with AVX-512).
+//! node array). Nor did compacting the rows still walking after each step (exact-length walks;
+//! the bookkeeping cost more than the ~35% of steps it saves) and evaluating the top levels
+//! level-wise over a column-major block (autovectorised: no gain, without or with AVX-512).
 //!
 //! Optionally (`IRONFLOW_TREE_LAYOUT=complete`; off by default, as it measured slower here),
 //! shallow trees without set splits also get a complete layout (children of `i` at `2i + 1`
