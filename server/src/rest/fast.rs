@@ -4,12 +4,13 @@
 //! would not answer exactly as the router does) goes to the [`axum::Router`].
 //!
 //! The fast path answers only when none of the router's outer layers would act: no CORS, no
-//! tracing layer, no root path, no `Content-Encoding` (gzip request bodies), no `Accept-Encoding`
-//! when responses may be gzipped, and a `Content-Length` within the body limit. It counts the
+//! tracing layer, no root path, no `Content-Encoding` (gzip request bodies), and a
+//! `Content-Length` within the body limit. It counts the
 //! request into the same `rest_server_*` series under the same route template as
 //! [`crate::metrics::RestMetrics`] does, and answers with the same handler code
-//! ([`super::cloudevents::answer`]), so status, body and headers are the router's (with the
-//! `Vary` header the compression layer adds, when gzip is on).
+//! ([`super::cloudevents::answer`]), so status, body and headers are the router's. When gzip is
+//! on, a client that sent `Accept-Encoding` gets the answer through the router's own compression
+//! layer; others get the `Vary` header that layer adds.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -18,11 +19,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, VARY};
 use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use tower::{Layer, ServiceExt};
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 
 use super::body::RawBody;
@@ -45,7 +48,7 @@ pub struct RestService {
 
 struct FastPath {
     state: AppState,
-    /// Whether responses may be gzipped (then a request with `Accept-Encoding` takes the router).
+    /// Whether responses may be gzipped (`gzip_enabled`).
     gzip: bool,
 }
 
@@ -86,9 +89,7 @@ impl FastPath {
             return false;
         }
         let headers = request.headers();
-        if headers.contains_key(CONTENT_ENCODING)
-            || (self.gzip && headers.contains_key(ACCEPT_ENCODING))
-        {
+        if headers.contains_key(CONTENT_ENCODING) {
             return false;
         }
         // Without a length (chunked) or over the limit, the router's body limit answers.
@@ -131,10 +132,41 @@ async fn infer(fast: Arc<FastPath>, request: Request) -> Response {
     };
     let mut response = response;
     if fast.gzip {
-        vary(&mut response);
+        let accept: Vec<HeaderValue> = parts
+            .headers
+            .get_all(ACCEPT_ENCODING)
+            .iter()
+            .cloned()
+            .collect();
+        if accept.is_empty() {
+            vary(&mut response);
+        } else {
+            response = compress(accept, response).await;
+        }
     }
     metrics.finish(response.status());
     response
+}
+
+/// Runs `response` through the router's compression layer for a client whose `Accept-Encoding`
+/// values are `accept`, so it is gzipped (or not) and given `Vary` exactly as the router would.
+async fn compress(accept: Vec<HeaderValue>, response: Response) -> Response {
+    let mut request = Request::new(Body::empty());
+    for value in accept {
+        request.headers_mut().append(ACCEPT_ENCODING, value);
+    }
+    let mut response = Some(response);
+    let answer = tower::service_fn(move |_: Request| {
+        std::future::ready(Ok::<_, Infallible>(response.take().unwrap_or_default()))
+    });
+    match super::compression_layer()
+        .layer(answer)
+        .oneshot(request)
+        .await
+    {
+        Ok(response) => response.map(Body::new),
+        Err(never) => match never {},
+    }
 }
 
 /// Adds `Vary: accept-encoding` where the router's `CompressionLayer` does: to every response

@@ -35,6 +35,12 @@ pub fn service(state: AppState) -> RestService {
     RestService::new(router(state.clone()), state, fast)
 }
 
+/// The response compression of `gzip_enabled`, shared by the router and the fast path so both
+/// compress (and add `Vary`) alike.
+fn compression_layer() -> CompressionLayer {
+    CompressionLayer::new().gzip(true)
+}
+
 /// Whether the per-request trace layer is on (DEBUG logging of `tower_http`).
 fn tracing_layer() -> bool {
     tracing::enabled!(target: "tower_http::trace::on_response", Level::DEBUG)
@@ -57,7 +63,7 @@ pub fn router(state: AppState) -> Router {
         // Outside the body limit, so the limit counts decompressed bytes (a gzip bomb is 413).
         .layer(RequestDecompressionLayer::new().gzip(true));
     let app = if settings.gzip_enabled {
-        app.layer(CompressionLayer::new().gzip(true))
+        app.layer(compression_layer())
     } else {
         app
     };

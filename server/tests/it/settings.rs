@@ -4,7 +4,7 @@
 //! `metrics_endpoint: null` and `metrics_port`; `platform`, `versions`, `inputs`, `outputs` and
 //! `parameters.content_type` of a model; `MLSERVER_MODEL_PLATFORM` / `MLSERVER_MODEL_CONTENT_TYPE`.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -161,6 +161,33 @@ async fn gzip_enabled_false_leaves_responses_uncompressed() {
             compare_outputs(&got, &read_json(&example(IRIS).join("expected.json")))
                 .expect("outputs");
         }
+        // A plain body with `Accept-Encoding` (what HTTP client libraries send by default) takes
+        // the inference fast path: gzipped as the router would, same answer.
+        let response = server
+            .client
+            .post(format!("{}/v2/models/iris/infer", server.base))
+            .header("content-type", "application/json")
+            .header("accept-encoding", "gzip, deflate")
+            .body(iris_request().to_string())
+            .send()
+            .await
+            .expect("infer");
+        assert_eq!(response.status(), 200);
+        let encoding = response.headers().get("content-encoding").cloned();
+        assert_eq!(encoding.is_some(), compressed, "{:?}", response.headers());
+        assert_eq!(response.headers().get("vary").is_some(), compressed);
+        let bytes = response.bytes().await.expect("body");
+        let text = if compressed {
+            let mut text = String::new();
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_string(&mut text)
+                .expect("gunzip");
+            text
+        } else {
+            String::from_utf8(bytes.to_vec()).expect("utf-8")
+        };
+        let got: Value = serde_json::from_str(&text).expect("json");
+        compare_outputs(&got, &read_json(&example(IRIS).join("expected.json"))).expect("outputs");
     }
     for dir in [on, off] {
         std::fs::remove_dir_all(dir).expect("cleanup");
