@@ -225,23 +225,29 @@ impl<T: Value> Forest<T> {
             n_cols,
             grouped: !checked,
         };
-        match (self.has_nan_first, self.has_sets, dense_sum, fast) {
-            (false, false, false, false) => self.walk_all::<false, false, false, false>(run, acc),
-            (false, false, true, false) => self.walk_all::<false, false, true, false>(run, acc),
-            (true, false, false, false) => self.walk_all::<true, false, false, false>(run, acc),
-            (true, false, true, false) => self.walk_all::<true, false, true, false>(run, acc),
-            (false, true, false, false) => self.walk_all::<false, true, false, false>(run, acc),
-            (false, true, true, false) => self.walk_all::<false, true, true, false>(run, acc),
-            (true, true, false, false) => self.walk_all::<true, true, false, false>(run, acc),
-            (true, true, true, false) => self.walk_all::<true, true, true, false>(run, acc),
-            (false, false, false, true) => self.walk_all::<false, false, false, true>(run, acc),
-            (false, false, true, true) => self.walk_all::<false, false, true, true>(run, acc),
-            (true, false, false, true) => self.walk_all::<true, false, false, true>(run, acc),
-            (true, false, true, true) => self.walk_all::<true, false, true, true>(run, acc),
-            (false, true, false, true) => self.walk_all::<false, true, false, true>(run, acc),
-            (false, true, true, true) => self.walk_all::<false, true, true, true>(run, acc),
-            (true, true, false, true) => self.walk_all::<true, true, false, true>(run, acc),
-            (true, true, true, true) => self.walk_all::<true, true, true, true>(run, acc),
+        if fast {
+            self.walk_variant::<true>(run, dense_sum, acc);
+        } else {
+            self.walk_variant::<false>(run, dense_sum, acc);
+        }
+    }
+
+    /// [`Self::walk_all`] specialised for the forest's flags and the aggregation.
+    fn walk_variant<const FAST: bool>(
+        &self,
+        run: Run<'_, T>,
+        dense_sum: bool,
+        acc: &mut Acc<'_, T>,
+    ) {
+        match (self.has_nan_first, self.has_sets, dense_sum) {
+            (false, false, false) => self.walk_all::<false, false, false, FAST>(run, acc),
+            (false, false, true) => self.walk_all::<false, false, true, FAST>(run, acc),
+            (true, false, false) => self.walk_all::<true, false, false, FAST>(run, acc),
+            (true, false, true) => self.walk_all::<true, false, true, FAST>(run, acc),
+            (false, true, false) => self.walk_all::<false, true, false, FAST>(run, acc),
+            (false, true, true) => self.walk_all::<false, true, true, FAST>(run, acc),
+            (true, true, false) => self.walk_all::<true, true, false, FAST>(run, acc),
+            (true, true, true) => self.walk_all::<true, true, true, FAST>(run, acc),
         }
     }
 
@@ -305,9 +311,7 @@ impl<T: Value> Forest<T> {
                 }
                 continue;
             }
-            let depth = self.depths[ts]
-                .iter()
-                .fold((u32::MAX, 0), |(lo, hi), &(a, b)| (lo.min(a), hi.max(b)));
+            let depth = depth_range(&self.depths[ts]);
             for r in (block..full_end).step_by(ROWS) {
                 let offsets: [usize; ROWS * TREES] =
                     std::array::from_fn(|j| (r + j % ROWS) * n_cols);
@@ -333,9 +337,7 @@ impl<T: Value> Forest<T> {
                 .zip(self.depths.chunks_exact(LANES));
             for (roots, depths) in trees.by_ref() {
                 let roots: &[u32; LANES] = roots.try_into().unwrap_or(&[0; LANES]);
-                let depth = depths
-                    .iter()
-                    .fold((u32::MAX, 0), |(lo, hi), &(a, b)| (lo.min(a), hi.max(b)));
+                let depth = depth_range(depths);
                 for slot in self.walk::<NAN, SETS, FAST, MASK, LANES>(roots, x, &offsets, depth) {
                     self.apply::<DENSE_SUM>(self.leaf_of[slot as usize], r, acc);
                 }
@@ -636,6 +638,14 @@ fn walk_complete<T: Value, const N: usize>(
         }
     }
     at
+}
+
+/// The shallowest and the deepest leaf over `depths` (per tree: shallowest, deepest), the step
+/// bounds of a lockstep walk over those trees.
+fn depth_range(depths: &[(u32, u32)]) -> (u32, u32) {
+    depths
+        .iter()
+        .fold((u32::MAX, 0), |(lo, hi), &(a, b)| (lo.min(a), hi.max(b)))
 }
 
 /// Threads a large evaluation may use: `IRONFLOW_TREE_THREADS` when set (1 turns threading

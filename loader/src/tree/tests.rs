@@ -345,10 +345,7 @@ fn complete_layouts_match_the_reference_with_and_without_nan() {
         let got = f
             .aggregate(&x, n_rows, nf, Aggregate::Sum)
             .expect("evaluates");
-        for r in 0..n_rows {
-            let want = reference(&trees, &x[r * nf..(r + 1) * nf], nt);
-            assert_eq!(got.row(r), &want[..], "row {r} of {n_rows}");
-        }
+        assert_rows_match_reference(&got, &trees, &x, nf, nt);
     }
 }
 
@@ -644,6 +641,25 @@ fn tree_speed() {
     }
 }
 
+/// The bits of `scores`' values (so `-0.0`, `0.0` and NaNs compare exactly).
+fn bits(scores: &Scores<f32>) -> Vec<u32> {
+    scores.values().iter().map(|v| v.to_bits()).collect()
+}
+
+/// Every row of `got` (row-major `x`, `nf` features) equals the reference walk of `trees`.
+fn assert_rows_match_reference(
+    got: &Scores<f32>,
+    trees: &[TreeSpec<f32>],
+    x: &[f32],
+    nf: usize,
+    nt: usize,
+) {
+    for r in 0..got.n_rows() {
+        let want = reference(trees, &x[r * nf..(r + 1) * nf], nt);
+        assert_eq!(got.row(r), &want[..], "row {r} of {}", got.n_rows());
+    }
+}
+
 /// Runs `f` with this thread's evaluations on the bounds-checked walk, one tree at a time (the
 /// walk before groups of rows walked several trees at once without bounds checks).
 fn checked_walk<R>(f: impl FnOnce() -> R) -> R {
@@ -677,10 +693,9 @@ fn grouped_unchecked_walks_match_the_checked_walk_bit_for_bit() {
                 let fast = f.aggregate(&x, n_rows, nf, aggregate).expect("evaluates");
                 let slow =
                     checked_walk(|| f.aggregate(&x, n_rows, nf, aggregate)).expect("evaluates");
-                let bits = |s: &Scores<f32>| s.values().iter().map(|v| v.to_bits()).collect();
-                let (fast_bits, slow_bits): (Vec<u32>, Vec<u32>) = (bits(&fast), bits(&slow));
                 assert_eq!(
-                    fast_bits, slow_bits,
+                    bits(&fast),
+                    bits(&slow),
                     "{nt} targets, {n_trees} trees, {n_rows} rows"
                 );
                 for r in 0..n_rows {
@@ -690,10 +705,7 @@ fn grouped_unchecked_walks_match_the_checked_walk_bit_for_bit() {
             let got = f
                 .aggregate(&x, n_rows, nf, Aggregate::Sum)
                 .expect("evaluates");
-            for r in 0..n_rows {
-                let want = reference(&trees, &x[r * nf..(r + 1) * nf], nt);
-                assert_eq!(got.row(r), &want[..], "row {r} of {n_rows}");
-            }
+            assert_rows_match_reference(&got, &trees, &x, nf, nt);
         }
     }
     let trees: Vec<_> = (0..30).map(|_| random_tree(&mut rng, nf, 2, 6)).collect();
@@ -787,13 +799,8 @@ fn flag_free_forests_walk_unmasked_features_with_the_same_bits() {
                 .aggregate(&x, n_rows, nf, Aggregate::Sum)
                 .expect("evaluates");
             let slow = checked_walk(|| f.aggregate(&x, n_rows, nf, Aggregate::Sum)).expect("ok");
-            let bits =
-                |s: &Scores<f32>| -> Vec<u32> { s.values().iter().map(|v| v.to_bits()).collect() };
             assert_eq!(bits(&fast), bits(&slow), "{nt} targets, {n_rows} rows");
-            for r in 0..n_rows {
-                let want = reference(&trees, &x[r * nf..(r + 1) * nf], nt);
-                assert_eq!(fast.row(r), &want[..], "row {r} of {n_rows}");
-            }
+            assert_rows_match_reference(&fast, &trees, &x, nf, nt);
         }
     }
     // A NaN-routing flag anywhere keeps the masked walk.

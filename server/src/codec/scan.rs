@@ -171,6 +171,20 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// The items of a list, `[` already consumed: calls `item` to read each one.
+    fn items(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        if self.eat(b']') {
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            if self.eat(b']') {
+                return Some(());
+            }
+            self.expect(b',')?;
+        }
+    }
+
     /// The text of a JSON number, checked against the JSON grammar, and whether it is an
     /// integer (no fraction, no exponent).
     fn number_text(&mut self) -> Option<(&'a str, bool)> {
@@ -275,20 +289,15 @@ impl<'a> Scanner<'a> {
         self.expect(b'[')?;
         // Most tensors have two dimensions or fewer.
         let mut shape = Vec::with_capacity(2);
-        if self.eat(b']') {
-            return Some(shape);
-        }
-        loop {
-            match self.number()? {
-                Number::U64(v) => shape.push(i64::try_from(v).ok()?),
-                Number::I64(v) => shape.push(v),
+        self.items(|s| {
+            shape.push(match s.number()? {
+                Number::U64(v) => i64::try_from(v).ok()?,
+                Number::I64(v) => v,
                 Number::F64(_) => return None,
-            }
-            if self.eat(b']') {
-                return Some(shape);
-            }
-            self.expect(b',')?;
-        }
+            });
+            Some(())
+        })?;
+        Some(shape)
     }
 
     /// Numeric elements, a scalar or lists nested to any depth, appended to `out`.
@@ -306,16 +315,7 @@ impl<'a> Scanner<'a> {
         if depth > 32 {
             return None;
         }
-        if self.eat(b']') {
-            return Some(());
-        }
-        loop {
-            self.elements(out, depth + 1)?;
-            if self.eat(b']') {
-                return Some(());
-            }
-            self.expect(b',')?;
-        }
+        self.items(|s| s.elements(out, depth + 1))
     }
 
     fn typed<T: Element>(&mut self, wrap: fn(Vec<T>) -> Elements) -> Option<Elements> {
@@ -394,15 +394,10 @@ impl<'a> Scanner<'a> {
                 "inputs" if inputs.is_none() => {
                     s.expect(b'[')?;
                     let mut list = Vec::with_capacity(4);
-                    if !s.eat(b']') {
-                        loop {
-                            list.push(s.input()?);
-                            if s.eat(b']') {
-                                break;
-                            }
-                            s.expect(b',')?;
-                        }
-                    }
+                    s.items(|s| {
+                        list.push(s.input()?);
+                        Some(())
+                    })?;
                     inputs = Some(list);
                 }
                 _ => return None,

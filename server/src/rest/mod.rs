@@ -29,9 +29,8 @@ pub use fast::RestService;
 
 /// The REST API as served: the inference fast path ([`RestService`]) in front of [`router`].
 pub fn service(state: AppState) -> RestService {
-    let settings = state.server.clone();
     // The fast path reproduces neither CORS, nor the root path's nesting, nor the trace layer.
-    let fast = settings.cors.is_none() && settings.root_path.is_none() && !tracing_layer();
+    let fast = state.server.cors.is_none() && state.server.root_path.is_none() && !tracing_layer();
     RestService::new(router(state.clone()), state, fast)
 }
 
