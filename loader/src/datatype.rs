@@ -161,10 +161,24 @@ impl FromStr for DataType {
     type Err = UnknownDataType;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|d| d.as_str() == s)
-            .ok_or_else(|| UnknownDataType(s.to_owned()))
+        // One match on the bytes (every request input's datatype goes through here), not a
+        // comparison against each name in turn.
+        Ok(match s.as_bytes() {
+            b"BOOL" => Self::Bool,
+            b"UINT8" => Self::Uint8,
+            b"UINT16" => Self::Uint16,
+            b"UINT32" => Self::Uint32,
+            b"UINT64" => Self::Uint64,
+            b"INT8" => Self::Int8,
+            b"INT16" => Self::Int16,
+            b"INT32" => Self::Int32,
+            b"INT64" => Self::Int64,
+            b"FP16" => Self::Fp16,
+            b"FP32" => Self::Fp32,
+            b"FP64" => Self::Fp64,
+            b"BYTES" => Self::Bytes,
+            _ => return Err(UnknownDataType(s.to_owned())),
+        })
     }
 }
 
@@ -179,6 +193,7 @@ mod tests {
             assert_eq!(DataType::from_datum_type(dt.datum_type()), Some(dt));
         }
         assert!("FLOAT".parse::<DataType>().is_err());
+        assert!("fp64".parse::<DataType>().is_err());
     }
 
     #[test]

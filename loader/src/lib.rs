@@ -35,6 +35,6 @@ pub use tensor::Tensor;
 /// tensors without depending on tract itself.
 pub mod tensor {
     pub use tract_onnx::prelude::{
-        f16, tensor0, tensor1, tensor2, tract_ndarray as ndarray, Datum, DatumType, Tensor,
+        f16, tensor0, tensor1, tensor2, tract_ndarray as ndarray, Datum, DatumType, TVec, Tensor,
     };
 }

@@ -30,7 +30,9 @@ struct ColumnSpec {
 /// How requests bind.
 #[derive(Debug, Clone)]
 enum Mode {
-    Columns(Vec<ColumnSpec>),
+    /// Columns, and whether their names are distinct (a bound input's name can then move into
+    /// the table rather than be copied: no other column looks for it).
+    Columns(Vec<ColumnSpec>, bool),
     Tensor {
         name: Option<String>,
         datatype: DataType,
@@ -66,7 +68,7 @@ impl Binder {
                 },
             });
         }
-        let cols = schema
+        let cols: Vec<ColumnSpec> = schema
             .specs
             .iter()
             .map(|s| match s {
@@ -81,8 +83,9 @@ impl Binder {
                 TypedSpec::Tensor(_) => Err("a signature mixes columns and tensors".to_owned()),
             })
             .collect::<Result<_, _>>()?;
+        let distinct = distinct_names(&cols);
         Ok(Self {
-            mode: Mode::Columns(cols),
+            mode: Mode::Columns(cols, distinct),
         })
     }
 
@@ -96,9 +99,17 @@ impl Binder {
                 datatype,
                 shape,
             } => bind_tensor(inputs, name.as_deref(), *datatype, shape),
-            Mode::Columns(specs) => bind_columns(specs, inputs),
+            Mode::Columns(specs, distinct) => bind_columns(specs, *distinct, inputs),
         }
     }
+}
+
+/// Whether every column has a non-empty name, and no two the same one.
+fn distinct_names(specs: &[ColumnSpec]) -> bool {
+    specs.iter().enumerate().all(|(i, a)| {
+        a.name.as_deref().is_some_and(|n| !n.is_empty())
+            && specs.iter().skip(i + 1).all(|b| b.name != a.name)
+    })
 }
 
 fn check_duplicates(inputs: &[NamedTensor]) -> Result<(), PredictError> {
@@ -189,7 +200,11 @@ fn bind_tensor(
     Matrix::new(rows, cols, numeric_values(input)?).map(Data::Matrix)
 }
 
-fn bind_columns(specs: &[ColumnSpec], inputs: Vec<NamedTensor>) -> Result<Data, PredictError> {
+fn bind_columns(
+    specs: &[ColumnSpec],
+    distinct: bool,
+    mut inputs: Vec<NamedTensor>,
+) -> Result<Data, PredictError> {
     let named = specs.iter().all(|s| s.name.is_some());
     let spec_name =
         |i: usize, s: &ColumnSpec| s.name.clone().unwrap_or_else(|| format!("input-{i}"));
@@ -215,20 +230,29 @@ fn bind_columns(specs: &[ColumnSpec], inputs: Vec<NamedTensor>) -> Result<Data, 
     let mut table: Option<Table> = None;
     if named {
         let mut missing = Vec::new();
-        let mut bound: Vec<(String, Option<Column>, &ColumnSpec)> = Vec::new();
+        let mut bound: Vec<(String, Option<Column>, &ColumnSpec)> =
+            Vec::with_capacity(specs.len());
         for (i, spec) in specs.iter().enumerate() {
-            let name = spec_name(i, spec);
-            let column = match inputs.iter().find(|t| t.name == name) {
-                Some(input) => Some(enforce(
-                    &name,
-                    datatype_of(input)?,
-                    column_of(input)?,
-                    &spec.ty,
-                )?),
-                None if spec.required => {
-                    return Err(PredictError::MissingInput { name });
+            let wanted = spec.name.as_deref().unwrap_or_default();
+            let (name, column) = match inputs.iter().position(|t| t.name == wanted) {
+                Some(at) => {
+                    let input = &mut inputs[at];
+                    let column =
+                        enforce(wanted, datatype_of(input)?, column_of(input)?, &spec.ty)?;
+                    // The input's name is the spec's: move it when no later column wants it.
+                    let name = if distinct {
+                        std::mem::take(&mut input.name)
+                    } else {
+                        spec_name(i, spec)
+                    };
+                    (name, Some(column))
                 }
-                None => None,
+                None if spec.required => {
+                    return Err(PredictError::MissingInput {
+                        name: spec_name(i, spec),
+                    });
+                }
+                None => (spec_name(i, spec), None),
             };
             if column.is_none() {
                 missing.push(i);
@@ -241,7 +265,7 @@ fn bind_columns(specs: &[ColumnSpec], inputs: Vec<NamedTensor>) -> Result<Data, 
             .ok_or_else(|| PredictError::MissingInput {
                 name: specs.first().map(|s| spec_name(0, s)).unwrap_or_default(),
             })?;
-        let mut t = Table::new(rows);
+        let mut t = Table::with_capacity(rows, bound.len());
         for (name, column, spec) in bound {
             let column = column.unwrap_or_else(|| empty_column(&spec.ty, rows));
             t.push(name, column)?;
@@ -477,8 +501,9 @@ mod tests {
     }
 
     fn binder(specs: Vec<ColumnSpec>) -> Binder {
+        let distinct = distinct_names(&specs);
         Binder {
-            mode: Mode::Columns(specs),
+            mode: Mode::Columns(specs, distinct),
         }
     }
 

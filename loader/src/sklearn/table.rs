@@ -174,6 +174,14 @@ impl Table {
         }
     }
 
+    /// An empty table of `rows` rows, with room for `columns` columns.
+    pub fn with_capacity(rows: usize, columns: usize) -> Self {
+        Self {
+            rows,
+            columns: Vec::with_capacity(columns),
+        }
+    }
+
     /// Appends a column; its length must be the table's row count.
     pub fn push(&mut self, name: impl Into<String>, column: Column) -> Result<(), PredictError> {
         let name = name.into();

@@ -1,5 +1,6 @@
 //! Request input -> loader tensor.
 
+use ironflow_loader::tensor::TVec;
 use ironflow_loader::{DataType, NamedTensor};
 
 use super::input_data::{Elements, InputData};
@@ -58,7 +59,7 @@ pub enum DecodeError {
 /// negative dimension.
 pub(super) fn datatype_and_shape(
     input: &RequestInput,
-) -> Result<(DataType, Vec<usize>), DecodeError> {
+) -> Result<(DataType, TVec<usize>), DecodeError> {
     let name = &input.name;
     let datatype: DataType = input
         .datatype
@@ -67,7 +68,8 @@ pub(super) fn datatype_and_shape(
             name: name.clone(),
             source,
         })?;
-    let shape: Vec<usize> = input
+    // Inline up to four dimensions: no allocation for the shapes requests carry.
+    let shape: TVec<usize> = input
         .shape
         .iter()
         .map(|&d| usize::try_from(d))

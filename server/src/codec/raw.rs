@@ -32,7 +32,10 @@ pub fn shaped<T: Datum>(
 }
 
 /// As [`shaped`], for plain elements: copied straight into the tensor's buffer, without the
-/// intermediate `ndarray` array.
+/// intermediate `ndarray` array. The buffer is aligned to the element, not to tract's SIMD
+/// vector size: tract's kernels take inputs of any alignment (they pack or copy what they
+/// vectorise), and the allocator serves element-aligned blocks on its fast path, where a
+/// 64-byte alignment takes its slow over-allocating one for every small input.
 pub fn shaped_plain<T: Datum + Copy>(
     name: &str,
     wire_shape: &[i64],
@@ -41,7 +44,8 @@ pub fn shaped_plain<T: Datum + Copy>(
     data: &[T],
 ) -> Result<Tensor, DecodeError> {
     check_count(name, wire_shape, shape, data.len())?;
-    Tensor::from_shape(shape, data).map_err(|e| data_error(name, datatype, e.to_string()))
+    Tensor::from_shape_align(shape, data, std::mem::align_of::<T>())
+        .map_err(|e| data_error(name, datatype, e.to_string()))
 }
 
 /// The element count must be the shape's product.

@@ -89,6 +89,20 @@ fn string_len(bytes: &[u8]) -> Option<usize> {
     (rest[end] == b'"').then_some(at + end)
 }
 
+/// The element count a shape declares, for pre-sizing the elements' buffer: 0 without a shape,
+/// and at most 64 Ki elements, so a shape that lies costs no more than a small request.
+fn capacity_hint(shape: Option<&[i64]>) -> usize {
+    const MAX: u64 = 1 << 16;
+    let Some(shape) = shape else {
+        return 0;
+    };
+    let mut count: u64 = 1;
+    for &d in shape {
+        count = count.saturating_mul(u64::try_from(d).unwrap_or(0)).min(MAX);
+    }
+    count as usize
+}
+
 impl<'a> Scanner<'a> {
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
@@ -318,29 +332,35 @@ impl<'a> Scanner<'a> {
         self.items(|s| s.elements(out, depth + 1))
     }
 
-    fn typed<T: Element>(&mut self, wrap: fn(Vec<T>) -> Elements) -> Option<Elements> {
-        let mut out = Vec::new();
+    fn typed<T: Element>(
+        &mut self,
+        wrap: fn(Vec<T>) -> Elements,
+        capacity: usize,
+    ) -> Option<Elements> {
+        let mut out = Vec::with_capacity(capacity);
         self.elements(&mut out, 0)?;
         Some(wrap(out))
     }
 
-    /// `data` of a known numeric datatype, or null.
-    fn data(&mut self, datatype: DataType) -> Option<Option<InputData>> {
+    /// `data` of a known numeric datatype, or null. `capacity`: the element count the shape
+    /// declares, when it came first (a hint only: the count is checked when the tensor is built).
+    fn data(&mut self, datatype: DataType, capacity: usize) -> Option<Option<InputData>> {
         if self.eat_word(b"null") {
             return Some(None);
         }
+        let c = capacity;
         let elements = match datatype {
-            DataType::Uint8 => self.typed(Elements::Uint8)?,
-            DataType::Uint16 => self.typed(Elements::Uint16)?,
-            DataType::Uint32 => self.typed(Elements::Uint32)?,
-            DataType::Uint64 => self.typed(Elements::Uint64)?,
-            DataType::Int8 => self.typed(Elements::Int8)?,
-            DataType::Int16 => self.typed(Elements::Int16)?,
-            DataType::Int32 => self.typed(Elements::Int32)?,
-            DataType::Int64 => self.typed(Elements::Int64)?,
-            DataType::Fp16 => self.typed(Elements::Fp16)?,
-            DataType::Fp32 => self.typed(Elements::Fp32)?,
-            DataType::Fp64 => self.typed(Elements::Fp64)?,
+            DataType::Uint8 => self.typed(Elements::Uint8, c)?,
+            DataType::Uint16 => self.typed(Elements::Uint16, c)?,
+            DataType::Uint32 => self.typed(Elements::Uint32, c)?,
+            DataType::Uint64 => self.typed(Elements::Uint64, c)?,
+            DataType::Int8 => self.typed(Elements::Int8, c)?,
+            DataType::Int16 => self.typed(Elements::Int16, c)?,
+            DataType::Int32 => self.typed(Elements::Int32, c)?,
+            DataType::Int64 => self.typed(Elements::Int64, c)?,
+            DataType::Fp16 => self.typed(Elements::Fp16, c)?,
+            DataType::Fp32 => self.typed(Elements::Fp32, c)?,
+            DataType::Fp64 => self.typed(Elements::Fp64, c)?,
             DataType::Bool | DataType::Bytes => return None,
         };
         Some(Some(InputData::Typed(Ok(elements))))
@@ -361,7 +381,7 @@ impl<'a> Scanner<'a> {
                 "parameters" if parameters.is_none() => parameters = Some(s.parameters()?),
                 "data" if data.is_none() => {
                     let known = datatype?.parse::<DataType>().ok()?;
-                    data = Some(s.data(known)?);
+                    data = Some(s.data(known, capacity_hint(shape.as_deref()))?);
                 }
                 _ => return None,
             }
