@@ -4,7 +4,7 @@
 
 use crate::datatype::DataType;
 use crate::error::PredictError;
-use crate::tensor::{ndarray, Tensor};
+use crate::tensor::{ndarray, Datum, Tensor};
 
 use super::obj::Scalar;
 use super::table::Matrix;
@@ -128,22 +128,25 @@ pub enum Output {
 impl Output {
     /// The output as a tensor.
     pub fn into_tensor(self) -> Result<Tensor, PredictError> {
-        let shape_err = |e: ndarray::ShapeError| PredictError::Runtime(e.to_string());
-        Ok(match self {
-            Self::Vector(v) => Tensor::from(ndarray::Array1::from(v)),
-            Self::Matrix(m) => {
-                let (r, c) = (m.rows(), m.cols());
-                Tensor::from(
-                    ndarray::Array2::from_shape_vec((r, c), m.into_data()).map_err(shape_err)?,
-                )
-            }
-            Self::Labels(Labels::Int64(v)) => Tensor::from(ndarray::Array1::from(v)),
-            Self::Labels(Labels::Int32(v)) => Tensor::from(ndarray::Array1::from(v)),
-            Self::Labels(Labels::Float(v)) => Tensor::from(ndarray::Array1::from(v)),
-            Self::Labels(Labels::Bool(v)) => Tensor::from(ndarray::Array1::from(v)),
-            Self::Labels(Labels::Str(v)) => Tensor::from(ndarray::Array1::from(v)),
-        })
+        match self {
+            Self::Vector(v) => plain(&[v.len()], &v),
+            Self::Matrix(m) => plain(&[m.rows(), m.cols()], m.data()),
+            Self::Labels(Labels::Int64(v)) => plain(&[v.len()], &v),
+            Self::Labels(Labels::Int32(v)) => plain(&[v.len()], &v),
+            Self::Labels(Labels::Float(v)) => plain(&[v.len()], &v),
+            Self::Labels(Labels::Bool(v)) => plain(&[v.len()], &v),
+            Self::Labels(Labels::Str(v)) => Ok(Tensor::from(ndarray::Array1::from(v))),
+        }
     }
+}
+
+/// A tensor of plain values, copied once into a buffer aligned to the element rather than to
+/// tract's SIMD vector size: outputs are only read back element by element, and the allocator
+/// serves element-aligned blocks on its fast path (a 64-byte alignment takes its slow,
+/// over-allocating one for every small output).
+fn plain<T: Datum + Copy>(shape: &[usize], values: &[T]) -> Result<Tensor, PredictError> {
+    Tensor::from_shape_align(shape, values, std::mem::align_of::<T>())
+        .map_err(|e| PredictError::Runtime(e.to_string()))
 }
 
 /// The index of the largest value (the first on ties, as `np.argmax`).

@@ -242,23 +242,24 @@ pub fn apply_content_types(
         }
         _ => {}
     }
-    inputs
-        .into_iter()
-        .map(|input| {
-            let name = &input.tensor.name;
-            let own = explicit(input.parameters.as_ref(), Some(name))?;
-            let (ct, strict) = match (own, request_type) {
-                (Some(ct), _) => (Some(ct), true),
-                // A `str` request decodes its one input as strings.
-                (None, Some(ContentType::Str)) => (Some(ContentType::Str), true),
-                (None, _) => (signature_type(metadata, name), false),
-            };
-            match ct {
-                Some(ct) => apply_input(input.tensor, ct, strict),
-                None => Ok(input.tensor),
-            }
-        })
-        .collect()
+    // A plain loop into a sized `Vec`: collecting in place would shrink the buffer (a
+    // `NamedTensor` is smaller than a `TaggedInput`) with a reallocation per request.
+    let mut out = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let name = &input.tensor.name;
+        let own = explicit(input.parameters.as_ref(), Some(name))?;
+        let (ct, strict) = match (own, request_type) {
+            (Some(ct), _) => (Some(ct), true),
+            // A `str` request decodes its one input as strings.
+            (None, Some(ContentType::Str)) => (Some(ContentType::Str), true),
+            (None, _) => (signature_type(metadata, name), false),
+        };
+        out.push(match ct {
+            Some(ct) => apply_input(input.tensor, ct, strict)?,
+            None => input.tensor,
+        });
+    }
+    Ok(out)
 }
 
 /// The content type the signature gives an input (through the model metadata).

@@ -76,7 +76,7 @@ pub(super) fn datatype_and_shape(
         .collect::<Result<_, _>>()
         .map_err(|_| DecodeError::NegativeDimension {
             name: name.clone(),
-            shape: input.shape.clone(),
+            shape: input.shape.to_vec(),
         })?;
     Ok((datatype, shape))
 }

@@ -233,7 +233,7 @@ impl<'de> Visitor<'de> for InputVisitor {
         while let Some(field) = map.next_key::<Field>()? {
             match field {
                 Field::Name => once(&mut name, "name", map.next_value()?)?,
-                Field::Shape => once(&mut shape, "shape", map.next_value()?)?,
+                Field::Shape => once(&mut shape, "shape", map.next_value::<Vec<i64>>()?)?,
                 Field::Datatype => once(&mut datatype, "datatype", map.next_value()?)?,
                 Field::Parameters => once(&mut parameters, "parameters", map.next_value()?)?,
                 Field::Data => {
@@ -250,8 +250,10 @@ impl<'de> Visitor<'de> for InputVisitor {
         }
         Ok(RequestInput {
             name: name.ok_or_else(|| de::Error::missing_field("name"))?,
-            shape: shape.ok_or_else(|| de::Error::missing_field("shape"))?,
-            datatype: datatype.ok_or_else(|| de::Error::missing_field("datatype"))?,
+            shape: shape.ok_or_else(|| de::Error::missing_field("shape"))?.into(),
+            datatype: datatype
+                .ok_or_else(|| de::Error::missing_field("datatype"))?
+                .into(),
             parameters: parameters.flatten(),
             data: data.flatten(),
         })

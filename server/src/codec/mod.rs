@@ -19,7 +19,10 @@ pub use input_data::{Elements, InputData};
 pub use params::ParamsError;
 pub use scan::scan_request;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+use ironflow_loader::tensor::TVec;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -49,10 +52,11 @@ pub struct InferRequest {
 pub struct RequestInput {
     /// The input name.
     pub name: String,
-    /// Its shape.
-    pub shape: Vec<i64>,
-    /// Its v2 datatype name.
-    pub datatype: String,
+    /// Its shape (inline up to four dimensions: no allocation for the shapes requests carry).
+    pub shape: TVec<i64>,
+    /// Its v2 datatype name: borrowed when it is one the protocol defines (no allocation),
+    /// owned otherwise (kept for the error message).
+    pub datatype: Cow<'static, str>,
     /// Input parameters.
     pub parameters: Option<Parameters>,
     /// The elements, flat or nested, row-major; absent when they travel as binary data

@@ -8,6 +8,9 @@
 //! exactly what the serde path would (numbers as `serde_json` classifies them, converted by the
 //! same [`Element`] rules).
 
+use std::borrow::Cow;
+
+use ironflow_loader::tensor::TVec;
 use ironflow_loader::DataType;
 use serde_json::Value;
 
@@ -299,10 +302,9 @@ impl<'a> Scanner<'a> {
     }
 
     /// `shape`: a list of integers in the range of `i64`.
-    fn shape(&mut self) -> Option<Vec<i64>> {
+    fn shape(&mut self) -> Option<TVec<i64>> {
         self.expect(b'[')?;
-        // Most tensors have two dimensions or fewer.
-        let mut shape = Vec::with_capacity(2);
+        let mut shape = TVec::new();
         self.items(|s| {
             shape.push(match s.number()? {
                 Number::U64(v) => i64::try_from(v).ok()?,
@@ -387,10 +389,15 @@ impl<'a> Scanner<'a> {
             }
             Some(())
         })?;
+        let datatype = datatype?;
         Some(RequestInput {
             name: name?.to_owned(),
             shape: shape?,
-            datatype: datatype?.to_owned(),
+            // A defined datatype's name is static: no copy.
+            datatype: match datatype.parse::<DataType>() {
+                Ok(known) => Cow::Borrowed(known.as_str()),
+                Err(_) => Cow::Owned(datatype.to_owned()),
+            },
             parameters: parameters.flatten(),
             data: data.flatten(),
         })

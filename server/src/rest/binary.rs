@@ -107,8 +107,8 @@ fn raw_request(metadata: &ModelMetadata, body: Bytes) -> Result<(InferRequest, B
         parameters: None,
         inputs: vec![RequestInput {
             name: input.name.clone(),
-            shape,
-            datatype: input.datatype.to_owned(),
+            shape: shape.into(),
+            datatype: input.datatype.into(),
             parameters: Some(parameters),
             data: None,
         }],

@@ -328,8 +328,8 @@ fn typed_tensor(name: &str, datatype: DataType, cells: Value) -> Result<NamedTen
         .map_err(|e| ScoringError::Input(format!("column {name:?}: {e}")))?;
     let mut input = RequestInput {
         name: name.to_owned(),
-        shape,
-        datatype: datatype.as_str().to_owned(),
+        shape: shape.into(),
+        datatype: datatype.as_str().into(),
         parameters: None,
         data: Some(InputData::Raw(data)),
     };
