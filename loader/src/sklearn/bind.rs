@@ -230,15 +230,13 @@ fn bind_columns(
     let mut table: Option<Table> = None;
     if named {
         let mut missing = Vec::new();
-        let mut bound: Vec<(String, Option<Column>, &ColumnSpec)> =
-            Vec::with_capacity(specs.len());
+        let mut bound: Vec<(String, Option<Column>, &ColumnSpec)> = Vec::with_capacity(specs.len());
         for (i, spec) in specs.iter().enumerate() {
             let wanted = spec.name.as_deref().unwrap_or_default();
             let (name, column) = match inputs.iter().position(|t| t.name == wanted) {
                 Some(at) => {
                     let input = &mut inputs[at];
-                    let column =
-                        enforce(wanted, datatype_of(input)?, column_of(input)?, &spec.ty)?;
+                    let column = enforce(wanted, datatype_of(input)?, column_of(input)?, &spec.ty)?;
                     // The input's name is the spec's: move it when no later column wants it.
                     let name = if distinct {
                         std::mem::take(&mut input.name)

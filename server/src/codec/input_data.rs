@@ -250,7 +250,9 @@ impl<'de> Visitor<'de> for InputVisitor {
         }
         Ok(RequestInput {
             name: name.ok_or_else(|| de::Error::missing_field("name"))?,
-            shape: shape.ok_or_else(|| de::Error::missing_field("shape"))?.into(),
+            shape: shape
+                .ok_or_else(|| de::Error::missing_field("shape"))?
+                .into(),
             datatype: datatype
                 .ok_or_else(|| de::Error::missing_field("datatype"))?
                 .into(),
