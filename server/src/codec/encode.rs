@@ -9,7 +9,7 @@ use super::{Parameters, ResponseOutput};
 
 /// A tensor serialized as the flat, row-major JSON list of its elements.
 #[derive(Debug)]
-pub struct OutputData(Tensor);
+pub struct OutputData(pub(super) Tensor);
 
 /// Encodes one model output (`parameters.content_type` is `np`, as MLServer sets it for arrays).
 pub fn encode_output(output: NamedTensor) -> Result<ResponseOutput, String> {

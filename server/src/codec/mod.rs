@@ -9,6 +9,7 @@ mod encode;
 pub mod input_data;
 pub mod params;
 pub mod raw;
+mod response_json;
 mod scan;
 
 pub use binary::BinaryError;
@@ -17,6 +18,7 @@ pub use decode::{decode_input, DecodeError};
 pub use encode::{encode_output, output_layout, OutputData};
 pub use input_data::{Elements, InputData};
 pub use params::ParamsError;
+pub use response_json::write_response;
 pub use scan::scan_request;
 
 use std::borrow::Cow;

@@ -11,9 +11,9 @@
 //! Without the header the body is plain JSON. Gzip request bodies are inflated before this runs.
 
 use axum::body::{Body, Bytes};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_TYPE, VARY};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::Value;
 
 use super::body::RawBody;
@@ -174,24 +174,29 @@ fn raw_shape(
 }
 
 /// The response: JSON, or the JSON followed by the binary outputs' data, with the CloudEvents
-/// headers of `cloudevents`. The header map is sized once for every header it will carry.
-pub fn respond(mut response: InferResponse, cloudevents: &CloudEvents) -> Response {
-    // Content type, binary length, nine CloudEvents headers, `Vary`.
-    let mut headers = HeaderMap::with_capacity(12);
-    let body = match response.binary.take() {
+/// headers of `cloudevents`, then `Vary: accept-encoding` when `vary` is set and the router's
+/// compression layer would add it (`fast::vary`: its default predicate passes both content
+/// types, so only its size rule, 32 bytes or more, is left to check).
+pub fn respond(
+    mut response: InferResponse,
+    cloudevents: &CloudEvents,
+    vary: bool,
+) -> Result<Response, ServeError> {
+    let (body, headers) = match response.binary.take() {
         None => {
             let mut json = Vec::with_capacity(json_capacity(&response));
-            if let Err(e) = serde_json::to_writer(&mut json, &response) {
-                return ServeError::Internal(e.to_string()).into_response();
-            }
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            json
+            crate::codec::write_response(&mut json, &response)
+                .map_err(|e| ServeError::Internal(e.to_string()))?;
+            let vary = vary && json.len() >= VARY_MIN_SIZE;
+            let headers = cloudevents.json_headers(&response.model_name, &response.id, vary);
+            (json, headers)
         }
         Some(binary) => {
-            let mut body = match serde_json::to_vec(&response) {
-                Ok(json) => json,
-                Err(e) => return ServeError::Internal(e.to_string()).into_response(),
-            };
+            // Content type, binary length, nine CloudEvents headers, `Vary`.
+            let mut headers = HeaderMap::with_capacity(12);
+            let mut body = Vec::with_capacity(json_capacity(&response) + binary.len());
+            crate::codec::write_response(&mut body, &response)
+                .map_err(|e| ServeError::Internal(e.to_string()))?;
             let length = body.len();
             body.extend_from_slice(&binary);
             headers.insert(
@@ -199,14 +204,20 @@ pub fn respond(mut response: InferResponse, cloudevents: &CloudEvents) -> Respon
                 HeaderValue::from_static("application/octet-stream"),
             );
             headers.insert(HEADER_LENGTH, HeaderValue::from(length));
-            body
+            cloudevents.insert(&mut headers, &response.model_name, &response.id);
+            if vary && body.len() >= VARY_MIN_SIZE {
+                headers.append(VARY, HeaderValue::from_static("accept-encoding"));
+            }
+            (body, headers)
         }
     };
-    cloudevents.insert(&mut headers, &response.model_name, &response.id);
     let mut answer = Response::new(Body::from(body));
     *answer.headers_mut() = headers;
-    answer
+    Ok(answer)
 }
+
+/// The smallest body tower-http's `DefaultPredicate` compresses (`SizeAbove`'s default).
+const VARY_MIN_SIZE: usize = 32;
 
 #[cfg(test)]
 mod tests {

@@ -6,10 +6,11 @@
 //! (or `MLSERVER_SERVER_NAME`), default `mlserver` as MLServer's; the namespace is `POD_NAMESPACE`, else the service account's
 //! namespace file Kubernetes mounts, else none.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex};
 use std::time::Instant;
 
 use axum::extract::{Path, State};
+use axum::http::header::{CONTENT_TYPE, VARY};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 
@@ -32,9 +33,13 @@ static NAMESPACE: LazyLock<Option<String>> = LazyLock::new(|| {
         .filter(|s| !s.is_empty())
 });
 
+/// How many models' JSON response headers [`CloudEvents::json_headers`] keeps; past that, the
+/// headers of further models are built per response.
+const TEMPLATE_LIMIT: usize = 256;
+
 /// The CloudEvents header values every inference response of one server shares, built once
 /// from its name ([`AppState::cloudevents_name`]) and the pod's namespace.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct CloudEvents {
     /// `ce-source`: `io.seldon.serving.deployment.<server>[.<namespace>]`.
     source: Option<HeaderValue>,
@@ -42,6 +47,17 @@ pub struct CloudEvents {
     service: Option<HeaderValue>,
     /// `ce-namespace`, when the pod has one.
     namespace: Option<HeaderValue>,
+    /// Per model: the whole header map of its JSON responses, with a placeholder id, built the
+    /// first time the model answers, so a response clones it and sets only its id.
+    templates: Mutex<Vec<Template>>,
+}
+
+/// The JSON response headers of one model, without and with `Vary`.
+#[derive(Debug)]
+struct Template {
+    model: Box<str>,
+    plain: HeaderMap,
+    vary: HeaderMap,
 }
 
 impl CloudEvents {
@@ -57,7 +73,66 @@ impl CloudEvents {
             source: HeaderValue::from_str(&source).ok(),
             service: HeaderValue::from_str(server_name).ok(),
             namespace: namespace.and_then(|ns| HeaderValue::from_str(ns).ok()),
+            templates: Mutex::default(),
         }
+    }
+
+    /// The headers of a JSON inference response of `model_name` with id `response_id`:
+    /// `Content-Type: application/json`, the CloudEvents headers as [`Self::insert`] adds them,
+    /// then `Vary: accept-encoding` when `vary` is set, in that order.
+    pub fn json_headers(&self, model_name: &str, response_id: &str, vary: bool) -> HeaderMap {
+        let Ok(id) = HeaderValue::from_str(response_id) else {
+            // Without the id headers: built in full, as removing them would reorder the map.
+            return self.build_json_headers(model_name, response_id, vary);
+        };
+        let mut map = self.template(model_name, vary);
+        if let Some(value) = map.get_mut(ID) {
+            *value = id.clone();
+        }
+        if let Some(value) = map.get_mut(REQUESTID) {
+            *value = id;
+        }
+        map
+    }
+
+    /// [`Self::json_headers`] built header by header.
+    fn build_json_headers(&self, model_name: &str, response_id: &str, vary: bool) -> HeaderMap {
+        let mut map = HeaderMap::with_capacity(12);
+        map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        self.insert(&mut map, model_name, response_id);
+        if vary {
+            map.append(VARY, HeaderValue::from_static("accept-encoding"));
+        }
+        map
+    }
+
+    /// A copy of `model_name`'s template (placeholder id), built and kept the first time.
+    fn template(&self, model_name: &str, vary: bool) -> HeaderMap {
+        let pick = |t: &Template| {
+            if vary {
+                t.vary.clone()
+            } else {
+                t.plain.clone()
+            }
+        };
+        // A panic while holding the lock leaves complete templates behind: still usable.
+        let mut templates = self
+            .templates
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(t) = templates.iter().find(|t| &*t.model == model_name) {
+            return pick(t);
+        }
+        let t = Template {
+            model: model_name.into(),
+            plain: self.build_json_headers(model_name, PLACEHOLDER_ID, false),
+            vary: self.build_json_headers(model_name, PLACEHOLDER_ID, true),
+        };
+        let map = pick(&t);
+        if templates.len() < TEMPLATE_LIMIT {
+            templates.push(t);
+        }
+        map
     }
 
     /// Adds the CloudEvents headers of an inference response of `model_name` with id
@@ -97,6 +172,9 @@ impl CloudEvents {
     }
 }
 
+/// The id a template carries until a response sets its own (any valid header value).
+const PLACEHOLDER_ID: &str = "0";
+
 const SPECVERSION: HeaderName = HeaderName::from_static("ce-specversion");
 const SOURCE: HeaderName = HeaderName::from_static("ce-source");
 const TYPE: HeaderName = HeaderName::from_static("ce-type");
@@ -107,16 +185,18 @@ const ID: HeaderName = HeaderName::from_static("ce-id");
 const REQUESTID: HeaderName = HeaderName::from_static("ce-requestid");
 const NAMESPACE_HEADER: HeaderName = HeaderName::from_static("ce-namespace");
 
-/// Counts an inference's metrics and answers it with the CloudEvents headers.
+/// Counts an inference's metrics and answers it with the CloudEvents headers, and with
+/// `Vary: accept-encoding` when `vary` is set (see [`binary::respond`]).
 pub(super) fn answer(
     state: &AppState,
     name: &str,
     version: Option<&str>,
     started: Instant,
     result: Result<InferResponse, ServeError>,
+    vary: bool,
 ) -> Result<Response, ServeError> {
     metrics::record_infer(name, version, result.is_ok(), started.elapsed());
-    Ok(binary::respond(result?, &state.cloudevents))
+    binary::respond(result?, &state.cloudevents, vary)
 }
 
 /// `POST /v2/models/{name}/infer`, with CloudEvents headers and inference metrics.
@@ -128,7 +208,7 @@ pub async fn infer(
 ) -> Result<Response, ServeError> {
     let started = Instant::now();
     let result = binary::infer(&state, &name, None, &request_headers, body).await;
-    answer(&state, &name, None, started, result)
+    answer(&state, &name, None, started, result, false)
 }
 
 /// `POST /v2/models/{name}/versions/{version}/infer`, with CloudEvents headers and metrics.
@@ -140,7 +220,7 @@ pub async fn version_infer(
 ) -> Result<Response, ServeError> {
     let started = Instant::now();
     let result = binary::infer(&state, &name, Some(&version), &request_headers, body).await;
-    answer(&state, &name, Some(&version), started, result)
+    answer(&state, &name, Some(&version), started, result, false)
 }
 
 #[cfg(test)]
@@ -165,5 +245,34 @@ mod tests {
             .headers("iris", "bad\nid")
             .get("ce-id")
             .is_none());
+    }
+
+    /// The map a template gives is the one built header by header, in the same order.
+    #[test]
+    fn json_headers_from_templates_equal_built_ones() {
+        let events = CloudEvents::new("my server");
+        for (model, id) in [
+            ("iris", "req-1"),
+            ("iris", "00000000-0000-4000-8000-000000000000"),
+            ("other", "x"),
+            ("iris", "bad\nid"),
+            ("bad\nmodel", "y"),
+            ("bad\nmodel", "z"),
+        ] {
+            for vary in [false, true] {
+                let built = events.build_json_headers(model, id, vary);
+                let templated = events.json_headers(model, id, vary);
+                let pairs = |m: &HeaderMap| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(pairs(&templated), pairs(&built), "{model} {id} {vary}");
+            }
+        }
+        let mut old = HeaderMap::new();
+        old.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        events.insert(&mut old, "iris", "req-2");
+        assert_eq!(events.json_headers("iris", "req-2", false), old);
     }
 }

@@ -116,33 +116,41 @@ async fn infer(fast: Arc<FastPath>, request: Request) -> Response {
     };
     let metrics = RestRequest::start(&parts.method, RouteLabel::Static(template));
     let state = &fast.state;
-    let response = match axum::body::to_bytes(body, state.max_body_bytes).await {
-        Err(e) => {
-            ServeError::MalformedBody(format!("Failed to buffer the body: {e}")).into_response()
-        }
-        Ok(bytes) => {
-            let started = Instant::now();
-            let result =
-                super::binary::infer(state, name, version, &parts.headers, RawBody(bytes)).await;
-            match super::cloudevents::answer(state, name, version, started, result) {
-                Ok(response) => response,
-                Err(e) => e.into_response(),
-            }
-        }
-    };
-    let mut response = response;
-    if fast.gzip {
-        let accept: Vec<HeaderValue> = parts
+    // With gzip on, a client that sent `Accept-Encoding` is answered through the compression
+    // layer; the others get the `Vary` header it adds.
+    let accept: Option<Vec<HeaderValue>> = fast.gzip.then(|| {
+        parts
             .headers
             .get_all(ACCEPT_ENCODING)
             .iter()
             .cloned()
-            .collect();
-        if accept.is_empty() {
-            vary(&mut response);
-        } else {
-            response = compress(accept, response).await;
+            .collect()
+    });
+    let add_vary = accept.as_ref().is_some_and(Vec::is_empty);
+    let answered = match axum::body::to_bytes(body, state.max_body_bytes).await {
+        Err(e) => Err(ServeError::MalformedBody(format!(
+            "Failed to buffer the body: {e}"
+        ))),
+        Ok(bytes) => {
+            let started = Instant::now();
+            let result =
+                super::binary::infer(state, name, version, &parts.headers, RawBody(bytes)).await;
+            super::cloudevents::answer(state, name, version, started, result, add_vary)
         }
+    };
+    let mut response = match answered {
+        // `respond` added `Vary` already.
+        Ok(response) => response,
+        Err(e) => {
+            let mut response = e.into_response();
+            if add_vary {
+                vary(&mut response);
+            }
+            response
+        }
+    };
+    if let Some(accept) = accept.filter(|a| !a.is_empty()) {
+        response = compress(accept, response).await;
     }
     metrics.finish(response.status());
     response
@@ -254,6 +262,50 @@ mod tests {
             "/prefix/v2/models/iris/infer",
         ] {
             assert_eq!(infer_route(path), None, "{path}");
+        }
+    }
+
+    fn response(binary: Option<Vec<u8>>) -> crate::codec::InferResponse {
+        use ironflow_loader::tensor::tensor1;
+        let mut parameters = crate::codec::Parameters::new();
+        parameters.insert("content_type".into(), "np".into());
+        let output = ironflow_loader::NamedTensor::new("label", tensor1(&[1i64]));
+        let mut output = crate::codec::encode_output(output).expect("encode");
+        if binary.is_some() {
+            output.data = None;
+        }
+        crate::codec::InferResponse {
+            model_name: "iris".into(),
+            model_version: None,
+            id: "req-1".into(),
+            parameters,
+            outputs: vec![output],
+            binary,
+        }
+    }
+
+    /// `respond` with `vary` gives the headers the router's compression layer gives a client
+    /// without `Accept-Encoding`, and the headers `vary` gives.
+    #[tokio::test]
+    async fn respond_adds_vary_as_the_compression_layer_does() {
+        use crate::rest::binary::respond;
+        use crate::rest::cloudevents::CloudEvents;
+        let events = CloudEvents::new("mlserver");
+        let pairs = |r: &Response| {
+            r.headers()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Vec<_>>()
+        };
+        for binary in [None, Some(vec![1, 0, 0, 0, 0, 0, 0, 0])] {
+            let fast = respond(response(binary.clone()), &events, true).expect("respond");
+            let plain = respond(response(binary.clone()), &events, false).expect("respond");
+            let mut by_vary = respond(response(binary), &events, false).expect("respond");
+            vary(&mut by_vary);
+            let layered = compress(Vec::new(), plain).await;
+            assert_eq!(pairs(&fast), pairs(&layered));
+            assert_eq!(pairs(&fast), pairs(&by_vary));
+            assert!(fast.headers().contains_key(VARY));
         }
     }
 }
