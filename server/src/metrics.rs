@@ -112,7 +112,7 @@ struct ModelEntry {
 }
 
 /// One (method, route, status)'s REST requests.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct RestEntry {
     duration: Histogram<{ BUCKETS.len() }>,
 }
@@ -124,8 +124,9 @@ struct Families {
     /// model -> version -> counts.
     models: BTreeMap<String, BTreeMap<String, ModelEntry>>,
     /// method -> route template (axum's, e.g. `/v2/models/{name}/infer`) -> status -> counts.
-    rest: BTreeMap<String, BTreeMap<String, BTreeMap<u16, RestEntry>>>,
-    rest_in_progress: BTreeMap<String, i64>,
+    rest: BTreeMap<String, BTreeMap<String, Arc<RouteSeries>>>,
+    /// method -> requests in progress.
+    rest_in_progress: BTreeMap<String, Arc<AtomicI64>>,
     queue_depth: Vec<(String, Arc<AtomicI64>)>,
     grpc_started: BTreeMap<GrpcKey, u64>,
     grpc_handled: BTreeMap<(GrpcKey, String), u64>,
@@ -142,13 +143,21 @@ fn slot<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut 
         .unwrap_or_else(|| unreachable!("inserted above"))
 }
 
+/// One (method, route template)'s REST requests by status, behind its own lock, so a request
+/// holding a [`RestSeries`] counts itself without the registry's lock or its lookups.
+type RouteSeries = Mutex<BTreeMap<u16, RestEntry>>;
+
 static FAMILIES: LazyLock<Mutex<Families>> = LazyLock::new(Mutex::default);
 
-fn families() -> MutexGuard<'static, Families> {
-    // A panic while holding the lock leaves plain counters behind: still usable.
-    FAMILIES
+/// `mutex`'s guard; a panic while holding it leaves plain counters behind: still usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn families() -> MutexGuard<'static, Families> {
+    lock(&FAMILIES)
 }
 
 /// Counts one inference request of `model` (`version` as the request named it).
@@ -249,13 +258,43 @@ where
     }
 }
 
+/// The `rest_server_*` series of one method and route template, looked up once: the in-progress
+/// gauge of the method and the route's durations by status. A caller that serves one route
+/// (the inference fast path) keeps it and [starts](RestSeries::start) each request from it.
+#[derive(Debug, Clone)]
+pub struct RestSeries {
+    in_progress: Arc<AtomicI64>,
+    route: Arc<RouteSeries>,
+}
+
+impl RestSeries {
+    /// The series of requests of `method` to the route template `route`, created the first time.
+    pub fn resolve(method: &Method, route: &str) -> Self {
+        let mut f = families();
+        let in_progress = slot(&mut f.rest_in_progress, method.as_str()).clone();
+        let route = slot(slot(&mut f.rest, method.as_str()), route).clone();
+        Self { in_progress, route }
+    }
+
+    /// Counts a request as in progress until it [finishes](RestRequest::finish).
+    pub fn start(&self) -> RestRequest {
+        self.in_progress.fetch_add(1, Ordering::Relaxed);
+        RestRequest {
+            _in_progress: InProgress(self.in_progress.clone()),
+            route: self.route.clone(),
+            started: Instant::now(),
+        }
+    }
+}
+
 /// One REST request being counted into `rest_server_*` (in progress until it finishes, then
 /// its duration by method, route template and status): what [`RestMetrics`] counts per routed
 /// request, also used by the inference fast path in front of the router.
 pub struct RestRequest {
-    in_progress: InProgress,
-    method: Method,
-    route: RouteLabel,
+    /// Leaves the in-progress count when dropped: after [`RestRequest::finish`], or when the
+    /// client goes away mid-request.
+    _in_progress: InProgress,
+    route: Arc<RouteSeries>,
     started: Instant,
 }
 
@@ -279,21 +318,13 @@ impl RouteLabel {
 impl RestRequest {
     /// Counts a request of `method` to the route template `route` as in progress.
     pub fn start(method: &Method, route: RouteLabel) -> Self {
-        Self {
-            in_progress: InProgress::enter(method.clone()),
-            method: method.clone(),
-            route,
-            started: Instant::now(),
-        }
+        RestSeries::resolve(method, route.as_str()).start()
     }
 
     /// Counts the request as answered with `status`.
     pub fn finish(self, status: StatusCode) {
         let seconds = self.started.elapsed().as_secs_f64();
-        let mut f = families();
-        self.in_progress.leave(&mut f);
-        let by_route = slot(&mut f.rest, self.method.as_str());
-        slot(by_route, self.route.as_str())
+        lock(&self.route)
             .entry(status.as_u16())
             .or_default()
             .duration
@@ -308,29 +339,12 @@ fn label_path(template: &str) -> String {
         .replace("{version}", "{model_version}")
 }
 
-/// Counts a request in progress until it [leaves](InProgress::leave) or is dropped (when the
-/// client goes away mid-request).
-struct InProgress(Option<Method>);
-
-impl InProgress {
-    fn enter(method: Method) -> Self {
-        *slot(&mut families().rest_in_progress, method.as_str()) += 1;
-        Self(Some(method))
-    }
-
-    /// Leaves under a lock the caller already holds.
-    fn leave(mut self, f: &mut Families) {
-        if let Some(method) = self.0.take() {
-            *slot(&mut f.rest_in_progress, method.as_str()) -= 1;
-        }
-    }
-}
+/// A request counted in progress until dropped.
+struct InProgress(Arc<AtomicI64>);
 
 impl Drop for InProgress {
     fn drop(&mut self) {
-        if let Some(method) = self.0.take() {
-            *slot(&mut families().rest_in_progress, method.as_str()) -= 1;
-        }
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -351,19 +365,20 @@ pub fn render() -> String {
         .flat_map(|(m, versions)| versions.iter().map(move |(v, e)| (model_labels(m, v), e)))
         .collect();
     // Sorted by method, path label and status, as the labels read.
-    let mut rest: Vec<(&str, String, u16, &RestEntry)> = f
+    let mut rest: Vec<(&str, String, u16, RestEntry)> = f
         .rest
         .iter()
         .flat_map(|(method, routes)| {
-            routes.iter().flat_map(move |(template, statuses)| {
+            routes.iter().flat_map(move |(template, series)| {
+                let statuses = lock(series).clone();
                 statuses
-                    .iter()
-                    .map(move |(status, e)| (method.as_str(), label_path(template), *status, e))
+                    .into_iter()
+                    .map(move |(status, e)| (method.as_str(), label_path(template), status, e))
             })
         })
         .collect();
     rest.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
-    let rest: Vec<(String, &RestEntry)> = rest
+    let rest: Vec<(String, RestEntry)> = rest
         .into_iter()
         .map(|(method, path, status, entry)| {
             let labels = format!(
@@ -445,6 +460,7 @@ pub fn render() -> String {
         "gauge",
     );
     for (method, n) in &f.rest_in_progress {
+        let n = n.load(Ordering::Relaxed);
         let _ = writeln!(
             out,
             "rest_server_requests_in_progress{{app_name=\"{APP_NAME}\",method=\"{}\"}} {n}",
@@ -590,5 +606,27 @@ mod tests {
             "/v2/models/{model_name}/versions/{model_version}/infer"
         );
         assert_eq!(escape("a\"b\\"), "a\\\"b\\\\");
+    }
+
+    /// A kept series and a per-request lookup count into the same lines; a request dropped
+    /// unfinished leaves the in-progress gauge.
+    #[test]
+    fn kept_series_and_lookups_count_together() {
+        let kept = RestSeries::resolve(&Method::PATCH, "/unit/{name}");
+        kept.start().finish(StatusCode::OK);
+        RestRequest::start(&Method::PATCH, RouteLabel::Static("/unit/{name}"))
+            .finish(StatusCode::OK);
+        let dropped = kept.start();
+        let text = render();
+        assert!(text.contains(
+            "rest_server_requests_total{app_name=\"mlserver\",method=\"PATCH\",path=\"/unit/{model_name}\",status_code=\"200\"} 2\n"
+        ));
+        assert!(text.contains(
+            "rest_server_requests_in_progress{app_name=\"mlserver\",method=\"PATCH\"} 1\n"
+        ));
+        drop(dropped);
+        assert!(render().contains(
+            "rest_server_requests_in_progress{app_name=\"mlserver\",method=\"PATCH\"} 0\n"
+        ));
     }
 }

@@ -15,7 +15,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -30,7 +30,7 @@ use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 
 use super::body::RawBody;
 use crate::error::ServeError;
-use crate::metrics::{RestRequest, RouteLabel};
+use crate::metrics::RestSeries;
 use crate::state::AppState;
 
 /// The route template of `POST /v2/models/{name}/infer`, as the router names it.
@@ -50,6 +50,9 @@ struct FastPath {
     state: AppState,
     /// Whether responses may be gzipped (`gzip_enabled`).
     gzip: bool,
+    /// The `rest_server_*` series of `POST` [`INFER`] and [`VERSION_INFER`], looked up by the
+    /// first request of each (so an unused route is not listed, as under the router).
+    series: [OnceLock<RestSeries>; 2],
 }
 
 impl RestService {
@@ -59,7 +62,13 @@ impl RestService {
         let gzip = state.server.gzip_enabled;
         Self {
             router,
-            fast: fast.then(|| Arc::new(FastPath { state, gzip })),
+            fast: fast.then(|| {
+                Arc::new(FastPath {
+                    state,
+                    gzip,
+                    series: Default::default(),
+                })
+            }),
         }
     }
 }
@@ -109,12 +118,15 @@ async fn infer(fast: Arc<FastPath>, request: Request) -> Response {
         // `takes` matched the path already.
         return ServeError::RouteNotFound(parts.uri.path().to_owned()).into_response();
     };
-    let template = if version.is_some() {
-        VERSION_INFER
+    let (slot, template) = if version.is_some() {
+        (1, VERSION_INFER)
     } else {
-        INFER
+        (0, INFER)
     };
-    let metrics = RestRequest::start(&parts.method, RouteLabel::Static(template));
+    // `takes` let only `POST` through.
+    let metrics = fast.series[slot]
+        .get_or_init(|| RestSeries::resolve(&Method::POST, template))
+        .start();
     let state = &fast.state;
     // With gzip on, a client that sent `Accept-Encoding` is answered through the compression
     // layer; the others get the `Vary` header it adds.
