@@ -128,8 +128,8 @@ mod tests {
     use super::*;
     use crate::tree::{Cmp, LeafWeight, Split, TreeNode};
 
-    use super::super::output::Labels;
-    use super::super::table::{Data, Matrix};
+    use super::super::output::{Labels, Output};
+    use super::super::table::{Column, Data, Matrix, Table};
     use super::super::tree::Inputs;
     use super::super::{Estimator, Method};
 
@@ -173,6 +173,103 @@ mod tests {
             ));
         }
         TreeSpec::new(nodes)
+    }
+
+    /// A 3-class random forest of `n_trees` depth-7 trees on `n_features` columns.
+    fn random_classifier(rng: &mut Lcg, n_trees: usize, n_features: usize) -> TreeClassifier {
+        let specs = (0..n_trees)
+            .map(|_| random_tree(rng, 7, n_features))
+            .collect();
+        TreeClassifier {
+            forest: TreeForest::build_unchecked(
+                n_features,
+                3,
+                specs,
+                Inputs::Float32 { nan: true },
+            ),
+            aggregate: Aggregate::Average,
+            link: ProbaLink::Identity,
+            classes: Labels::Int64(vec![10, 20, 30]),
+            front: None,
+        }
+    }
+
+    /// The request's columns as a table (as the binder hands a named request over).
+    fn table(x: &Matrix) -> Data {
+        let mut t = Table::new(x.rows());
+        for c in 0..x.cols() {
+            t.push(format!("f{c}"), Column::Num(x.column(c))).unwrap();
+        }
+        Data::Table(t)
+    }
+
+    #[test]
+    fn large_batches_split_by_rows_give_each_row_its_own_result() {
+        let (n_features, rows) = (6, 5_003);
+        let mut rng = Lcg(7);
+        let model = random_classifier(&mut rng, 100, n_features);
+        assert_eq!(
+            model.forest.threads_for(rows),
+            crate::tree::max_threads().min(2)
+        );
+        let mut x: Vec<f64> = (0..rows * n_features).map(|_| rng.next()).collect();
+        x[17 * n_features + 2] = f64::NAN;
+        x[4_000 * n_features + 5] = f64::NAN;
+        let x = Matrix::new(rows, n_features, x).unwrap();
+        for method in [
+            Method::Predict,
+            Method::PredictProba,
+            Method::PredictLogProba,
+        ] {
+            let all = model.run(method, Data::Matrix(x.clone())).unwrap();
+            // A table (gathered per piece) gives the matrix's results.
+            assert_eq!(model.run(method, table(&x)).unwrap(), all, "{method:?}");
+            for r in (0..rows).step_by(89).chain([17, 4_000, rows - 1]) {
+                let row = x.data()[r * n_features..(r + 1) * n_features].to_vec();
+                let one = model
+                    .run(
+                        method,
+                        Data::Matrix(Matrix::new(1, n_features, row).unwrap()),
+                    )
+                    .unwrap();
+                assert_eq!(bits(&one, 0), bits(&all, r), "row {r}, {method:?}");
+            }
+        }
+    }
+
+    /// Row `r` of a classifier's output, as bits.
+    fn bits(out: &Output, r: usize) -> Vec<u64> {
+        match out {
+            Output::Labels(Labels::Int64(v)) => vec![v[r] as u64],
+            Output::Matrix(m) => m
+                .row_iter()
+                .nth(r)
+                .unwrap()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect(),
+            other => panic!("unexpected output {other:?}"),
+        }
+    }
+
+    #[test]
+    fn split_batches_report_the_first_bad_value() {
+        let (n_features, rows) = (4, 6_000);
+        let mut rng = Lcg(3);
+        let model = random_classifier(&mut rng, 100, n_features);
+        assert_eq!(
+            model.forest.threads_for(rows),
+            crate::tree::max_threads().min(2)
+        );
+        let mut x: Vec<f64> = (0..rows * n_features).map(|_| rng.next()).collect();
+        // In the last thread's rows, then in the first thread's: the first one is reported.
+        x[5_900 * n_features] = f64::INFINITY;
+        x[10 * n_features + 1] = f64::NEG_INFINITY;
+        let x = Matrix::new(rows, n_features, x).unwrap();
+        for data in [Data::Matrix(x.clone()), table(&x)] {
+            let err = model.run(Method::Predict, data).unwrap_err().to_string();
+            assert!(err.contains("contains -inf"), "{err}");
+        }
     }
 
     /// `cargo test --release -p ironflow-loader rf_throughput -- --ignored --nocapture`

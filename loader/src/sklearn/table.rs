@@ -219,6 +219,11 @@ impl Table {
     /// The table as a float64 matrix, failing on a string column as sklearn's
     /// `check_array` does.
     pub fn to_matrix(&self) -> Result<Matrix, PredictError> {
+        Matrix::from_column_slices(self.rows, &self.numeric_columns()?)
+    }
+
+    /// The columns as float64 slices, failing on a string column as [`Table::to_matrix`] does.
+    pub fn numeric_columns(&self) -> Result<Vec<&[f64]>, PredictError> {
         let mut cols = Vec::with_capacity(self.columns.len());
         for (name, column) in &self.columns {
             match column {
@@ -232,7 +237,7 @@ impl Table {
                 }
             }
         }
-        Matrix::from_column_slices(self.rows, &cols)
+        Ok(cols)
     }
 
     /// A table of the columns at `positions`, in that order.

@@ -312,6 +312,12 @@ impl TreeForest {
         }
     }
 
+    /// Threads a batch of `rows` rows is split over.
+    #[cfg(test)]
+    pub fn threads_for(&self, rows: usize) -> usize {
+        self.forest.split_rows(rows).0
+    }
+
     /// Number of outputs per row.
     pub fn n_targets(&self) -> usize {
         self.forest.n_targets()
@@ -319,39 +325,155 @@ impl TreeForest {
 
     /// Aggregated leaf values, `(rows, n_targets)`.
     pub fn scores(&self, x: Matrix, aggregate: Aggregate) -> Result<Matrix, PredictError> {
-        x.expect_cols(self.n_features)?;
-        let (rows, cols) = (x.rows(), x.cols());
-        let mut data = x.into_data();
-        if let Inputs::Float32 { nan } = self.inputs {
-            // Chunk by chunk (in L1): a branch-free check, then the cast; both vectorise.
-            let rejected = |v: f64| {
-                let f = v as f32;
-                f.is_infinite() | (f.is_nan() & !nan)
-            };
-            for chunk in data.chunks_mut(1024) {
-                if chunk.iter().fold(false, |bad, &v| bad | rejected(v)) {
-                    let v = chunk
-                        .iter()
-                        .copied()
-                        .find(|&v| rejected(v))
-                        .unwrap_or_default();
-                    return Err(PredictError::InvalidValue {
-                        name: "X".to_owned(),
-                        message: format!(
-                            "contains {v}, which this tree model cannot take as float32"
-                        ),
-                    });
+        let (rows, nt) = (x.rows(), self.n_targets());
+        let values = self.run(Data::Matrix(x), aggregate, nt, |scores, out: &mut [f64]| {
+            out.copy_from_slice(scores)
+        })?;
+        Matrix::new(rows, nt, values)
+    }
+
+    /// Scores `x` and turns each row's scores (`n_targets` values) into `width` outputs with
+    /// `finish`, piece by piece: each piece's rows are gathered row-major, checked and cast as
+    /// the family reads them ([`Inputs`]), walked, and finished into their own slice of the
+    /// result. Large batches split their rows across the tree threads ([`Forest::split_rows`]),
+    /// so every thread does all of this for its rows; the result does not depend on the split.
+    pub fn run<O: Copy + Default + Send>(
+        &self,
+        x: Data,
+        aggregate: Aggregate,
+        width: usize,
+        finish: impl Fn(&[f64], &mut [O]) + Sync,
+    ) -> Result<Vec<O>, PredictError> {
+        let rows = x.rows();
+        let source = match &x {
+            Data::Table(t) => Source::Columns(t.numeric_columns()?),
+            Data::Matrix(m) => Source::Matrix(m.data()),
+        };
+        let cols = x.cols();
+        if cols != self.n_features {
+            return Err(PredictError::Shape {
+                name: "X".to_owned(),
+                got: vec![rows, cols],
+                expected: vec![-1, self.n_features as i64],
+            });
+        }
+        source.check(rows, cols)?;
+        let nt = self.n_targets();
+        let mut out = vec![O::default(); rows * width];
+        let (threads, chunk) = self.forest.split_rows(rows);
+        let mut errors: Vec<Option<PredictError>> = vec![None; threads];
+        let parts: Vec<_> = out
+            .chunks_mut((chunk * width).max(1))
+            .zip(&mut errors)
+            .enumerate()
+            .map(|(i, (out, error))| (i * chunk, out, error))
+            .collect();
+        crate::tree::run_parts(parts, |(start, out, error)| {
+            let piece = PIECE_ROWS.min(chunk);
+            let mut x = Vec::with_capacity(piece * cols);
+            let mut scores = vec![0.0; piece * nt];
+            for (p, out) in out.chunks_mut(piece * width).enumerate() {
+                let first = start + p * piece;
+                let n = out.len() / width;
+                source.gather(first..first + n, cols, &mut x);
+                let scores = &mut scores[..n * nt];
+                let done = self.cast(&mut x).and_then(|()| {
+                    self.forest
+                        .aggregate_into(&x, n, cols, aggregate, scores)
+                        .map_err(|e| PredictError::Runtime(e.to_string()))
+                });
+                if let Err(e) = done {
+                    *error = Some(e);
+                    return;
                 }
-                for v in chunk {
-                    *v = f64::from(*v as f32);
+                finish(scores, out);
+            }
+        });
+        // The first failing part holds the first failing row, as a serial pass would report.
+        match errors.into_iter().flatten().next() {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// Checks and casts gathered rows in place as the family reads them: sklearn `Tree`s cast
+    /// to float32 and reject what float32 cannot hold (and NaN when the trees do not route it).
+    fn cast(&self, data: &mut [f64]) -> Result<(), PredictError> {
+        let Inputs::Float32 { nan } = self.inputs else {
+            return Ok(());
+        };
+        // Chunk by chunk (in L1): a branch-free check, then the cast; both vectorise.
+        let rejected = |v: f64| {
+            let f = v as f32;
+            f.is_infinite() | (f.is_nan() & !nan)
+        };
+        for chunk in data.chunks_mut(1024) {
+            if chunk.iter().fold(false, |bad, &v| bad | rejected(v)) {
+                let v = chunk
+                    .iter()
+                    .copied()
+                    .find(|&v| rejected(v))
+                    .unwrap_or_default();
+                return Err(PredictError::InvalidValue {
+                    name: "X".to_owned(),
+                    message: format!("contains {v}, which this tree model cannot take as float32"),
+                });
+            }
+            for v in chunk {
+                *v = f64::from(*v as f32);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Rows a thread gathers, casts and walks at a time (a piece stays in L2: 512 rows of 30
+/// features are 120 KiB).
+const PIECE_ROWS: usize = 512;
+
+/// Where the rows a forest reads come from: a row-major matrix or the request's columns.
+enum Source<'a> {
+    Matrix(&'a [f64]),
+    Columns(Vec<&'a [f64]>),
+}
+
+impl Source<'_> {
+    /// Fails unless the source holds `rows` rows of `cols` values.
+    fn check(&self, rows: usize, cols: usize) -> Result<(), PredictError> {
+        match self {
+            Self::Matrix(data) if Some(data.len()) != rows.checked_mul(cols) => {
+                Err(PredictError::Runtime(format!(
+                    "{} values are not {rows} rows of {cols}",
+                    data.len()
+                )))
+            }
+            Self::Matrix(_) => Ok(()),
+            Self::Columns(columns) => match columns.iter().position(|c| c.len() != rows) {
+                Some(c) => Err(PredictError::Runtime(format!(
+                    "column {c} has {} rows, expected {rows}",
+                    columns[c].len()
+                ))),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// Rows `range` (checked in range by [`Source::check`]), row-major, into `x`.
+    fn gather(&self, range: std::ops::Range<usize>, cols: usize, x: &mut Vec<f64>) {
+        x.clear();
+        match self {
+            Self::Matrix(data) => {
+                x.extend_from_slice(&data[range.start * cols..range.end * cols]);
+            }
+            Self::Columns(columns) => {
+                x.resize(range.len() * cols, 0.0);
+                for (c, column) in columns.iter().enumerate() {
+                    for (row, &v) in x.chunks_exact_mut(cols).zip(&column[range.clone()]) {
+                        row[c] = v;
+                    }
                 }
             }
         }
-        let scores = self
-            .forest
-            .aggregate(&data, rows, cols, aggregate)
-            .map_err(|e| PredictError::Runtime(e.to_string()))?;
-        Matrix::new(rows, self.n_targets(), scores.into_values())
     }
 }
 
@@ -381,18 +503,48 @@ pub(super) struct TreeClassifier {
 }
 
 impl TreeClassifier {
-    fn proba(&self, x: Data) -> Result<Matrix, PredictError> {
-        let m = match &self.front {
-            Some(front) => front(x)?,
-            None => x.into_matrix()?,
+    /// Scores `x` and finishes every row's probabilities (`k` per row) with `finish`, which
+    /// writes `width` outputs per row.
+    fn run_proba<O: Copy + Default + Send>(
+        &self,
+        x: Data,
+        width: usize,
+        finish: impl Fn(&[f64], &mut [O]) + Sync,
+    ) -> Result<Vec<O>, PredictError> {
+        let x = match &self.front {
+            Some(front) => Data::Matrix(front(x)?),
+            None => x,
         };
-        let s = self.forest.scores(m, self.aggregate)?;
-        let k = self.classes.len();
-        let rows = s.rows();
-        let mut out = Vec::with_capacity(rows * k);
-        for row in s.row_iter() {
+        let (k, nt) = (self.classes.len(), self.forest.n_targets());
+        let fits = match self.link {
+            ProbaLink::Identity | ProbaLink::Softmax => nt == k,
+            ProbaLink::Sigmoid | ProbaLink::HalfSigmoid => k == 2,
+        };
+        if !fits {
+            return Err(PredictError::Runtime(format!(
+                "{nt} scores per row do not give {k} class probabilities"
+            )));
+        }
+        if self.link == ProbaLink::Identity {
+            // The scores are the probabilities already.
+            return self.forest.run(x, self.aggregate, width, finish);
+        }
+        self.forest.run(x, self.aggregate, width, |scores, out| {
+            let mut p = vec![0.0; scores.len() / nt.max(1) * k];
+            self.link_rows(scores, &mut p);
+            finish(&p, out);
+        })
+    }
+
+    /// Probabilities (`k` per row) of raw scores (`n_targets` per row), row by row.
+    fn link_rows(&self, scores: &[f64], out: &mut [f64]) {
+        let (k, nt) = (self.classes.len(), self.forest.n_targets());
+        for (row, out) in scores
+            .chunks_exact(nt.max(1))
+            .zip(out.chunks_exact_mut(k.max(1)))
+        {
             match self.link {
-                ProbaLink::Identity => out.extend_from_slice(row),
+                ProbaLink::Identity => out.copy_from_slice(row),
                 ProbaLink::Sigmoid | ProbaLink::HalfSigmoid => {
                     let r = row.first().copied().unwrap_or(0.0);
                     let r = if self.link == ProbaLink::HalfSigmoid {
@@ -401,12 +553,11 @@ impl TreeClassifier {
                         r
                     };
                     let p = expit(r);
-                    out.extend([1.0 - p, p]);
+                    out.copy_from_slice(&[1.0 - p, p]);
                 }
-                ProbaLink::Softmax => out.extend(softmax(row)),
+                ProbaLink::Softmax => out.copy_from_slice(&softmax(row)),
             }
         }
-        Matrix::new(rows, k, out)
     }
 }
 
@@ -426,17 +577,27 @@ impl Estimator for TreeClassifier {
     }
 
     fn run(&self, method: Method, x: Data) -> Result<Output, PredictError> {
-        let p = self.proba(x)?;
+        let (rows, k) = (x.rows(), self.classes.len());
         match method {
             Method::Predict => {
-                let idx: Vec<usize> = p.row_iter().map(argmax).collect();
+                let idx = self.run_proba(x, 1, |p, idx: &mut [usize]| {
+                    for (row, i) in p.chunks_exact(k.max(1)).zip(idx) {
+                        *i = argmax(row);
+                    }
+                })?;
                 Ok(Output::Labels(self.classes.take(&idx)?))
             }
-            Method::PredictProba => Ok(Output::Matrix(p)),
+            Method::PredictProba => {
+                let p = self.run_proba(x, k, |p, out: &mut [f64]| out.copy_from_slice(p))?;
+                Ok(Output::Matrix(Matrix::new(rows, k, p)?))
+            }
             Method::PredictLogProba => {
-                let (r, c) = (p.rows(), p.cols());
-                let logs = p.into_data().into_iter().map(f64::ln).collect();
-                Ok(Output::Matrix(Matrix::new(r, c, logs)?))
+                let logs = self.run_proba(x, k, |p, out: &mut [f64]| {
+                    for (o, &p) in out.iter_mut().zip(p) {
+                        *o = p.ln();
+                    }
+                })?;
+                Ok(Output::Matrix(Matrix::new(rows, k, logs)?))
             }
             Method::PredictJointLogProba => Err(PredictError::Runtime(
                 "tree classifiers have no predict_joint_log_proba".to_owned(),
@@ -469,18 +630,23 @@ impl Estimator for TreeRegressor {
     }
 
     fn run(&self, _method: Method, x: Data) -> Result<Output, PredictError> {
-        let m = match &self.front {
-            Some(front) => front(x)?,
-            None => x.into_matrix()?,
+        let x = match &self.front {
+            Some(front) => Data::Matrix(front(x)?),
+            None => x,
         };
-        let mut s = self.forest.scores(m, self.aggregate)?;
-        if self.exp {
-            s.row_iter_mut().flatten().for_each(|v| *v = v.exp());
-        }
+        let (rows, nt) = (x.rows(), self.forest.n_targets());
+        let values = self
+            .forest
+            .run(x, self.aggregate, nt, |scores, out: &mut [f64]| {
+                out.copy_from_slice(scores);
+                if self.exp {
+                    out.iter_mut().for_each(|v| *v = v.exp());
+                }
+            })?;
         Ok(if self.flat {
-            Output::Vector(s.into_data())
+            Output::Vector(values)
         } else {
-            Output::Matrix(s)
+            Output::Matrix(Matrix::new(rows, nt, values)?)
         })
     }
 }

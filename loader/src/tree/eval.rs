@@ -24,7 +24,8 @@
 //! routes NaN by flag) takes the compact walk with the flag test; clean blocks skip that test.
 //! Leaves are folded per row tree by tree in every path, so results never depend on the path,
 //! the block or the thread. Batches of at least [`PARALLEL_WORK`] walks per thread are split by
-//! rows over the cores ([`max_threads`]); smaller ones stay on the calling thread.
+//! rows over the cores ([`max_threads`]: the caller plus the parked workers of `pool.rs`);
+//! smaller ones stay on the calling thread and never wake a worker.
 
 use super::error::TreeError;
 use std::sync::OnceLock;
@@ -113,45 +114,20 @@ impl<T: Value> Forest<T> {
         n_cols: usize,
         aggregate: Aggregate,
     ) -> Result<Scores<T>, TreeError> {
+        let n_out = self.check_input(x, n_rows, n_cols)?;
+        let track = self.tracks_hits(aggregate);
         let nt = self.n_targets;
-        let n_out = n_rows.checked_mul(nt);
-        if n_rows.checked_mul(n_cols) != Some(x.len()) || n_out.is_none() {
-            return Err(TreeError::InputShape {
-                len: x.len(),
-                n_rows,
-                n_cols,
-            });
-        }
-        let n_out = n_out.unwrap_or_default();
-        if let Some(max_feature) = self.max_feature {
-            if max_feature >= n_cols {
-                return Err(TreeError::TooFewFeatures {
-                    n_cols,
-                    max_feature,
-                });
-            }
-        }
-        let sum = matches!(aggregate, Aggregate::Sum | Aggregate::Average);
-        let track = !(self.covers_all_targets && sum);
         let mut values = vec![T::default(); n_out];
         let mut hit = vec![false; if track { n_out } else { 0 }];
         if n_rows > 0 {
+            // Read on the calling thread: tests set it there for the whole evaluation.
             let checked = force_checked_walk();
-            debug_assert!(!checked || cfg!(test));
-            let threads = self.threads_for(n_rows);
+            let (threads, chunk) = self.split_rows(n_rows);
             if threads <= 1 {
-                let mut acc = Acc {
-                    aggregate,
-                    track,
-                    values: &mut values,
-                    hit: &mut hit,
-                };
-                self.evaluate(x, n_rows, n_cols, checked, &mut acc);
+                self.evaluate_into(x, n_rows, n_cols, aggregate, checked, &mut values, &mut hit);
             } else {
-                // Rows split into one chunk per thread (whole groups of rows, as even as they
-                // can be); each chunk writes its own rows only, trees in the same order, so
-                // results do not depend on the split.
-                let chunk = n_rows.div_ceil(threads).div_ceil(ROWS) * ROWS;
+                // Rows split into one chunk per thread; each chunk writes its own rows only,
+                // trees in the same order, so results do not depend on the split.
                 let hit_chunk = if track { chunk * nt } else { 0 };
                 let mut hits: Vec<&mut [bool]> = if track {
                     hit.chunks_mut(hit_chunk.max(1)).collect()
@@ -159,28 +135,16 @@ impl<T: Value> Forest<T> {
                     Vec::new()
                 };
                 hits.resize_with(n_rows.div_ceil(chunk), Default::default);
-                std::thread::scope(|scope| {
-                    let parts = x
-                        .chunks(chunk * n_cols)
-                        .zip(values.chunks_mut(chunk * nt))
-                        .zip(hits);
-                    for ((x, values), hit) in parts {
-                        scope.spawn(move || {
-                            let mut acc = Acc {
-                                aggregate,
-                                track,
-                                values,
-                                hit,
-                            };
-                            self.evaluate(x, x.len() / n_cols, n_cols, checked, &mut acc);
-                        });
-                    }
+                let parts: Vec<_> = x
+                    .chunks(chunk * n_cols)
+                    .zip(values.chunks_mut(chunk * nt))
+                    .zip(hits)
+                    .collect();
+                super::pool::run_parts(parts, |((x, values), hit)| {
+                    let n_rows = x.len() / n_cols;
+                    self.evaluate_into(x, n_rows, n_cols, aggregate, checked, values, hit);
                 });
             }
-        }
-        if aggregate == Aggregate::Average {
-            let n = T::from_count(self.n_trees());
-            values.iter_mut().for_each(|v| *v = *v / n);
         }
         let hit = if track {
             hit
@@ -193,6 +157,110 @@ impl<T: Value> Forest<T> {
             values,
             hit,
         })
+    }
+
+    /// [`Forest::aggregate`] of rows `x` on the calling thread into `values` (`n_rows *
+    /// n_targets`, overwritten), for callers that split a batch across threads themselves and
+    /// need no hit flags: every value is the one [`Forest::aggregate`] gives.
+    pub(crate) fn aggregate_into(
+        &self,
+        x: &[T],
+        n_rows: usize,
+        n_cols: usize,
+        aggregate: Aggregate,
+        values: &mut [T],
+    ) -> Result<(), TreeError> {
+        let n_out = self.check_input(x, n_rows, n_cols)?;
+        if values.len() != n_out {
+            return Err(TreeError::InputShape {
+                len: values.len(),
+                n_rows,
+                n_cols: self.n_targets,
+            });
+        }
+        values.fill(T::default());
+        let mut hit = vec![
+            false;
+            if self.tracks_hits(aggregate) {
+                n_out
+            } else {
+                0
+            }
+        ];
+        if n_rows > 0 {
+            let checked = force_checked_walk();
+            self.evaluate_into(x, n_rows, n_cols, aggregate, checked, values, &mut hit);
+        }
+        Ok(())
+    }
+
+    /// The number of outputs of `n_rows` rows, after checking that `x` holds `n_rows` rows of
+    /// `n_cols` features and that the forest reads no column past them.
+    fn check_input(&self, x: &[T], n_rows: usize, n_cols: usize) -> Result<usize, TreeError> {
+        let n_out = n_rows.checked_mul(self.n_targets);
+        let n_out = match n_out {
+            Some(n_out) if n_rows.checked_mul(n_cols) == Some(x.len()) => n_out,
+            _ => {
+                return Err(TreeError::InputShape {
+                    len: x.len(),
+                    n_rows,
+                    n_cols,
+                })
+            }
+        };
+        if let Some(max_feature) = self.max_feature {
+            if max_feature >= n_cols {
+                return Err(TreeError::TooFewFeatures {
+                    n_cols,
+                    max_feature,
+                });
+            }
+        }
+        Ok(n_out)
+    }
+
+    /// Whether `aggregate` needs per-output hit flags (Min/Max, or leaves that skip targets).
+    fn tracks_hits(&self, aggregate: Aggregate) -> bool {
+        let sum = matches!(aggregate, Aggregate::Sum | Aggregate::Average);
+        !(self.covers_all_targets && sum)
+    }
+
+    /// Evaluates rows `x` on the calling thread into zeroed `values` (and `hit`, when tracked),
+    /// then divides by the number of trees for `Average` (`checked`: see [`Self::evaluate`]).
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate_into(
+        &self,
+        x: &[T],
+        n_rows: usize,
+        n_cols: usize,
+        aggregate: Aggregate,
+        checked: bool,
+        values: &mut [T],
+        hit: &mut [bool],
+    ) {
+        debug_assert!(!checked || cfg!(test));
+        let mut acc = Acc {
+            aggregate,
+            track: self.tracks_hits(aggregate),
+            values,
+            hit,
+        };
+        self.evaluate(x, n_rows, n_cols, checked, &mut acc);
+        if aggregate == Aggregate::Average {
+            let n = T::from_count(self.n_trees());
+            acc.values.iter_mut().for_each(|v| *v = *v / n);
+        }
+    }
+
+    /// How `n_rows` rows split over threads: `(threads, rows per thread)`, whole groups of
+    /// [`ROWS`] rows per thread, as even as they can be (one thread: every row).
+    pub(crate) fn split_rows(&self, n_rows: usize) -> (usize, usize) {
+        let threads = self.threads_for(n_rows);
+        if threads <= 1 {
+            return (1, n_rows.max(1));
+        }
+        let chunk = n_rows.div_ceil(threads).div_ceil(ROWS) * ROWS;
+        (n_rows.div_ceil(chunk), chunk)
     }
 
     /// Threads worth using for `n_rows` rows: one for small requests (the server already runs

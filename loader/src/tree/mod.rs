@@ -28,6 +28,7 @@ mod build;
 mod error;
 mod eval;
 mod forest;
+mod pool;
 mod sets;
 mod spec;
 mod value;
@@ -37,6 +38,7 @@ pub use error::TreeError;
 pub(crate) use eval::max_threads;
 pub use eval::{Aggregate, Scores};
 pub use forest::Forest;
+pub(crate) use pool::run_parts;
 pub use spec::{Branch, Cmp, LeafWeight, Split, TreeNode, TreeSpec};
 pub use value::Value;
 
