@@ -13,8 +13,9 @@ use ironflow_loader::tensor::{
 use ironflow_loader::NamedTensor;
 use serde_json::Value;
 
-/// The shared model corpus (`/work/shared/corpus`, beside the repository).
-pub const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
+/// The repository's model corpus (`examples/corpus`, written by `examples/corpus/generate.py`:
+/// the shared corpus's case names, estimators and parameters).
+pub const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/corpus");
 
 /// The repository's example model `case` (`examples/models/<case>/model`).
 pub fn example_model(case: &str) -> PathBuf {

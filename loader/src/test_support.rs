@@ -10,9 +10,44 @@ use crate::datatype::DataType;
 use crate::model::NamedTensor;
 use crate::tensor::{ndarray, Tensor};
 
-/// The shared corpus beside the repository.
+/// The repository's own MLflow corpus (`examples/corpus/<case>`, written by
+/// `examples/corpus/generate.py`): every flavor and family of the shared corpus, same case names.
 pub fn corpus_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/corpus"))
+}
+
+/// The shared corpus beside the repository (`../shared/corpus`, laid out by CI), if present.
+/// `IRONFLOW_SHARED_CORPUS` names another place.
+pub fn shared_corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("IRONFLOW_SHARED_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus"))
+        });
+    dir.join("index.json").is_file().then_some(dir)
+}
+
+/// The corpora a sweep runs: the repository's always, then the shared one when present. When
+/// it is absent, says so on the terminal (past the test harness's capture) for `test`, or fails
+/// when `IRONFLOW_REQUIRE_SHARED_CORPUS` is set (CI, where it must be there).
+pub fn corpus_roots(test: &str) -> Vec<PathBuf> {
+    let mut roots = vec![corpus_dir()];
+    match shared_corpus_dir() {
+        Some(shared) => roots.push(shared),
+        None => {
+            assert!(
+                std::env::var_os("IRONFLOW_REQUIRE_SHARED_CORPUS").is_none(),
+                "{test}: IRONFLOW_REQUIRE_SHARED_CORPUS is set but ../shared/corpus is absent"
+            );
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "{test}: skipped ../shared/corpus (not present: a fresh clone); \
+                 the repository's examples/corpus ran instead"
+            );
+        }
+    }
+    roots
 }
 
 /// Reads a JSON file.

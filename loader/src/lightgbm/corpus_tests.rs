@@ -1,4 +1,4 @@
-//! Corpus acceptance tests for the LightGBM flavor (`shared/corpus/lgb-*`), run through the
+//! Corpus acceptance tests for the LightGBM flavor (`examples/corpus/lgb-*`), run through the
 //! shared harness [`crate::xgboost::corpus_tests::run_case`].
 
 use crate::xgboost::corpus_tests::run_case;

@@ -1,4 +1,4 @@
-//! Model-level tests: real skl2onnx exports (the shared corpus and `examples/models`) loaded with
+//! Model-level tests: real skl2onnx exports (`examples/corpus` and `examples/models`) loaded with
 //! ironflow's operators registered and a symbolic batch, run on each case's `request.json`, and
 //! compared with the `expected.json` onnxruntime/mlflow produced (floats within the file's
 //! `rtol`/`atol`, labels exactly). A missing fixture directory fails the test.
@@ -9,7 +9,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::{bail, ensure, format_err};
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/models");
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/corpus");
 
 fn field<'a>(v: &'a Value, key: &str) -> TractResult<&'a Value> {
     v.get(key)

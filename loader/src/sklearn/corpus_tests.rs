@@ -1,15 +1,15 @@
-//! The acceptance test: every `sk-*` case of the shared corpus is loaded with [`crate::load`], fed its `request.json` and compared with the
-//! `expected.json` mlflow's pyfunc produced (floats within the file's rtol/atol, labels exactly,
-//! `[N]` matching the wire's `[N, 1]`).
+//! The acceptance test: every `sk-*` case of the repository's corpus (`examples/corpus`) and,
+//! when present, of the shared corpus beside the repository is loaded with [`crate::load`], fed
+//! its `request.json` and compared with the `expected.json` mlflow's pyfunc produced (floats
+//! within the file's rtol/atol, labels exactly, `[N]` matching the wire's `[N, 1]`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::test_support::{corpus_dir, decode_request, read_json, run_case_dir};
+use crate::test_support::{corpus_dir, corpus_roots, decode_request, read_json, run_case_dir};
 
-#[test]
-fn sklearn_corpus_cases_match_mlflow() {
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
-        .unwrap()
+fn sklearn_cases(root: &Path) -> Vec<PathBuf> {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| {
             p.file_name()
@@ -18,21 +18,35 @@ fn sklearn_corpus_cases_match_mlflow() {
         })
         .collect();
     cases.sort();
-    assert!(cases.len() >= 50, "only {} sk-* corpus cases", cases.len());
-    let failed: Vec<String> = cases
-        .iter()
-        .filter_map(|dir| {
-            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-            run_case_dir(dir).err().map(|why| format!("{name}: {why}"))
-        })
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{} of {} corpus cases failed:\n{}",
-        failed.len(),
-        cases.len(),
-        failed.join("\n")
-    );
+    cases
+}
+
+#[test]
+fn sklearn_corpus_cases_match_mlflow() {
+    for root in corpus_roots("sklearn_corpus_cases_match_mlflow") {
+        let cases = sklearn_cases(&root);
+        assert!(
+            cases.len() >= 50,
+            "only {} sk-* cases in {}",
+            cases.len(),
+            root.display()
+        );
+        let failed: Vec<String> = cases
+            .iter()
+            .filter_map(|dir| {
+                let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+                run_case_dir(dir).err().map(|why| format!("{name}: {why}"))
+            })
+            .collect();
+        assert!(
+            failed.is_empty(),
+            "{} of {} cases in {} failed:\n{}",
+            failed.len(),
+            cases.len(),
+            root.display(),
+            failed.join("\n")
+        );
+    }
 }
 
 /// Copies a corpus model to a scratch directory with `predict_fn` replaced.

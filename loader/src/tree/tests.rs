@@ -735,7 +735,6 @@ fn links_out_of_range_are_detected() {
 /// the checked walk give the same bits.
 #[test]
 fn corpus_forests_give_the_same_bits_in_both_walks() {
-    let corpus = crate::test_support::corpus_dir();
     let prefixes = [
         "xgb-",
         "lgb-",
@@ -748,21 +747,25 @@ fn corpus_forests_give_the_same_bits_in_both_walks() {
         "sk-columntransformer-rf-",
         "onnx-skl-rf-",
     ];
-    let mut names: Vec<String> = std::fs::read_dir(&corpus)
-        .expect("the corpus exists")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|name| prefixes.iter().any(|p| name.starts_with(p)))
-        .collect();
-    names.sort();
-    assert!(names.len() >= 20, "{names:?}");
-    for name in names {
-        let dir = corpus.join(&name);
-        let model = crate::load(&dir.join("model")).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let request = crate::test_support::read_json(&dir.join("request.json"));
-        let inputs = crate::test_support::decode_request(&request);
-        let fast = model.predict(inputs.clone()).expect("predicts");
-        let slow = checked_walk(|| model.predict(inputs)).expect("predicts");
-        assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{name}");
+    for corpus in
+        crate::test_support::corpus_roots("corpus_forests_give_the_same_bits_in_both_walks")
+    {
+        let mut names: Vec<String> = std::fs::read_dir(&corpus)
+            .expect("the corpus exists")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|name| prefixes.iter().any(|p| name.starts_with(p)))
+            .collect();
+        names.sort();
+        assert!(names.len() >= 20, "{}: {names:?}", corpus.display());
+        for name in names {
+            let dir = corpus.join(&name);
+            let model = crate::load(&dir.join("model")).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let request = crate::test_support::read_json(&dir.join("request.json"));
+            let inputs = crate::test_support::decode_request(&request);
+            let fast = model.predict(inputs.clone()).expect("predicts");
+            let slow = checked_walk(|| model.predict(inputs)).expect("predicts");
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{name}");
+        }
     }
 }
 

@@ -1,10 +1,10 @@
-//! Corpus acceptance tests for the XGBoost flavor (`shared/corpus/xgb-*`): load each model with
+//! Corpus acceptance tests for the XGBoost flavor (`examples/corpus/xgb-*`): load each model with
 //! [`crate::load`], decode `request.json` as MLServer would, compare with `expected.json`
 //! (within its `rtol`/`atol`; labels exactly). [`run_case`] is shared with the LightGBM tests.
 
 use std::path::PathBuf;
 
-/// The shared corpus directory.
+/// The repository's corpus directory (`examples/corpus`).
 pub(crate) fn corpus_dir() -> PathBuf {
     crate::test_support::corpus_dir()
 }

@@ -18,7 +18,7 @@ use ironflow_server::state::{AppState, ModelServingSettings, ServedModel};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::harness::{corpus, read_json};
+use crate::harness::{corpus, corpus_roots, read_json};
 
 /// REST and gRPC servers over one state, on ephemeral loopback ports; stopped when dropped.
 struct Servers {
@@ -157,8 +157,7 @@ fn variants(request: &Value) -> Vec<Value> {
 
 /// One corpus case: its variants answered by the unbatched model one by one, then fired at the
 /// batched model at once. Returns the differences and the batched model's runner stats.
-async fn check_case(case: &str) -> Result<(Vec<String>, u64, u64, bool), String> {
-    let dir = corpus(case);
+async fn check_case(dir: &Path, case: &str) -> Result<(Vec<String>, u64, u64, bool), String> {
     let request = read_json(&dir.join("request.json"));
     let requests = variants(&request);
     let plain = load(&dir.join("model"))?;
@@ -218,7 +217,14 @@ async fn check_case(case: &str) -> Result<(Vec<String>, u64, u64, bool), String>
 
 #[tokio::test]
 async fn batched_answers_equal_unbatched_on_every_corpus_model() {
-    let mut cases: Vec<String> = std::fs::read_dir(corpus(""))
+    for root in corpus_roots("batched_answers_equal_unbatched_on_every_corpus_model") {
+        batched_answers_equal_unbatched(&root).await;
+    }
+}
+
+/// [`check_case`] on every case of the corpus at `root`.
+async fn batched_answers_equal_unbatched(root: &Path) {
+    let mut cases: Vec<String> = std::fs::read_dir(root)
         .expect("corpus")
         .filter_map(|e| e.ok())
         .filter(|e| e.path().join("request.json").exists())
@@ -227,13 +233,14 @@ async fn batched_answers_equal_unbatched_on_every_corpus_model() {
     cases.sort();
     assert!(
         cases.len() >= 60,
-        "expected the corpus, found {}",
+        "expected the corpus at {}, found {}",
+        root.display(),
         cases.len()
     );
     let (mut checked, mut merged_models, mut failures, mut skipped) = (0, 0, vec![], vec![]);
     let (mut rerun_models, mut unbatched_models) = (vec![], vec![]);
     for case in &cases {
-        match check_case(case).await {
+        match check_case(&root.join(case), case).await {
             Err(e) => skipped.push(format!("{case}: {e}")),
             Ok((diffs, merged, rerun, disabled)) => {
                 checked += 1;
@@ -255,9 +262,10 @@ async fn batched_answers_equal_unbatched_on_every_corpus_model() {
         }
     }
     eprintln!(
-        "batching: {checked} corpus models checked, {merged_models} answered from merged runs; \
+        "batching ({}): {checked} corpus models checked, {merged_models} answered from merged runs; \
          reran alone: {rerun_models:?}; batching turned off (batch-size dependent results): \
-         {unbatched_models:?}; not loadable: {skipped:#?}"
+         {unbatched_models:?}; not loadable: {skipped:#?}",
+        root.display()
     );
     assert!(
         checked >= 60,

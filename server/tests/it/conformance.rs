@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::harness::{compare_outputs, corpus, example, read_json, TestServer};
+use crate::harness::{compare_outputs, corpus_roots, example, read_json, TestServer};
 
 /// Serves each case dir under `root` whose name passes `keep`, returning failures as text.
 async fn run_cases(root: &Path, keep: impl Fn(&str) -> bool) -> (usize, Vec<String>) {
@@ -50,46 +50,50 @@ async fn every_example_model_answers_as_mlflow_did() {
     );
 }
 
+/// Runs [`run_cases`] on every corpus (see [`corpus_roots`]) and asserts at least `min` cases in
+/// each and no failure.
+async fn run_corpora(test: &str, min: usize, keep: impl Fn(&str) -> bool + Copy) {
+    for root in corpus_roots(test) {
+        let (count, failures) = run_cases(&root, keep).await;
+        assert!(
+            count >= min,
+            "expected at least {min} cases in {}, found {count}",
+            root.display()
+        );
+        assert!(
+            failures.is_empty(),
+            "{} of {count} in {} failed:\n{}",
+            failures.len(),
+            root.display(),
+            failures.join("\n")
+        );
+    }
+}
+
 #[tokio::test]
 async fn every_corpus_onnx_model_answers_as_mlflow_did() {
-    let root = corpus("");
-    let (count, failures) = run_cases(&root, |n| n.starts_with("onnx-")).await;
-    assert!(count >= 8, "expected the corpus ONNX cases, found {count}");
-    assert!(
-        failures.is_empty(),
-        "{} of {count} failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    run_corpora("every_corpus_onnx_model_answers_as_mlflow_did", 8, |n| {
+        n.starts_with("onnx-")
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn every_corpus_sklearn_model_answers_as_mlflow_did() {
-    let (count, failures) = run_cases(&corpus(""), |n| n.starts_with("sk-")).await;
-    assert!(
-        count >= 50,
-        "expected the corpus scikit-learn cases, found {count}"
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {count} failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    run_corpora(
+        "every_corpus_sklearn_model_answers_as_mlflow_did",
+        50,
+        |n| n.starts_with("sk-"),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn every_corpus_xgboost_and_lightgbm_model_answers_as_mlflow_did() {
-    let gbdt = |n: &str| n.starts_with("xgb-") || n.starts_with("lgb-");
-    let (count, failures) = run_cases(&corpus(""), gbdt).await;
-    assert!(
-        count >= 9,
-        "expected the corpus XGBoost and LightGBM cases, found {count}"
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {count} failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    run_corpora(
+        "every_corpus_xgboost_and_lightgbm_model_answers_as_mlflow_did",
+        9,
+        |n| n.starts_with("xgb-") || n.starts_with("lgb-"),
+    )
+    .await;
 }

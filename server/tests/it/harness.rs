@@ -20,11 +20,44 @@ pub fn example(case: &str) -> PathBuf {
         .join(case)
 }
 
-/// The shared corpus beside the repository (`../shared/corpus/<case>`).
+/// The repository's MLflow corpus (`examples/corpus/<case>`, written by
+/// `examples/corpus/generate.py`): every flavor and family of the shared corpus, same case names.
 pub fn corpus(case: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus")
+        .join("../examples/corpus")
         .join(case)
+}
+
+/// The shared corpus beside the repository (`../shared/corpus`, laid out by CI), if present.
+/// `IRONFLOW_SHARED_CORPUS` names another place.
+pub fn shared_corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("IRONFLOW_SHARED_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
+    dir.join("index.json").is_file().then_some(dir)
+}
+
+/// The corpora a sweep runs: the repository's always, then the shared one when present. When
+/// it is absent, says so on the terminal (past the test harness's capture) for `test`, or fails
+/// when `IRONFLOW_REQUIRE_SHARED_CORPUS` is set (CI, where it must be there).
+pub fn corpus_roots(test: &str) -> Vec<PathBuf> {
+    let mut roots = vec![corpus("")];
+    match shared_corpus() {
+        Some(shared) => roots.push(shared),
+        None => {
+            assert!(
+                std::env::var_os("IRONFLOW_REQUIRE_SHARED_CORPUS").is_none(),
+                "{test}: IRONFLOW_REQUIRE_SHARED_CORPUS is set but ../shared/corpus is absent"
+            );
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "{test}: skipped ../shared/corpus (not present: a fresh clone); \
+                 the repository's examples/corpus ran instead"
+            );
+        }
+    }
+    roots
 }
 
 /// Reads a JSON file.

@@ -1,5 +1,5 @@
-//! The native dense-chain evaluator against tract on real models: every ONNX model of the shared
-//! corpus, the repository's examples and the issue-5 baseline MLP. Graphs that are dense chains
+//! The native dense-chain evaluator against tract on real models: every ONNX model of the
+//! repository's corpus (and the shared one when present), the repository's examples and the issue-5 baseline MLP. Graphs that are dense chains
 //! must run natively and give tract's outputs (names, types, shapes, values); the others must stay
 //! on tract. The AVX2 build must give bit-identical results to the portable one.
 
@@ -12,16 +12,18 @@ use super::dense::{matcher, Isa};
 use super::{load_engine, OnnxFlavor};
 use crate::mlmodel::MlModel;
 use crate::model::{LoadedModel, NamedTensor};
-use crate::test_support::{corpus_dir, decode_request, read_json};
+use crate::test_support::{corpus_roots, decode_request, read_json};
 
 /// Models that are MLPs and must run natively (when present on this machine).
 const DENSE: [&str; 3] = ["onnx-mlp-new", "mlp-external-data-onnx", "onnx_mlp"];
 
 /// `(label, model dir, request.json)` for every ONNX model found.
-fn onnx_models() -> Vec<(String, PathBuf, PathBuf)> {
+fn onnx_models(test: &str) -> Vec<(String, PathBuf, PathBuf)> {
     let mut found = Vec::new();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/models");
-    for root in [corpus_dir(), examples] {
+    let mut roots = corpus_roots(test);
+    roots.push(examples);
+    for root in roots {
         let Ok(entries) = std::fs::read_dir(&root) else {
             continue;
         };
@@ -96,7 +98,7 @@ fn floats(t: &Tensor) -> Vec<f32> {
 
 #[test]
 fn dense_chains_run_natively_and_match_tract() {
-    let models = onnx_models();
+    let models = onnx_models("dense_chains_run_natively_and_match_tract");
     assert!(
         models.iter().any(|(l, ..)| l == "onnx-mlp-new"),
         "corpus not found"
@@ -141,7 +143,7 @@ fn avx2_build_is_bit_identical_to_the_portable_build() {
     if Isa::detect() == Isa::Portable {
         return;
     }
-    for (label, dir, request) in onnx_models() {
+    for (label, dir, request) in onnx_models("avx2_build_is_bit_identical_to_the_portable_build") {
         if !DENSE.contains(&label.as_str()) {
             continue;
         }

@@ -9,9 +9,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::{bail, dims, format_err};
 
 fn corpus(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus")
-        .join(case)
+    crate::test_support::corpus_dir().join(case)
 }
 
 fn example(case: &str) -> PathBuf {

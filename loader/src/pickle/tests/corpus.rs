@@ -1,5 +1,6 @@
 //! Every corpus `model.pkl` (mlflow protocol 4, pickle and cloudpickle, numpy 1.x and 2.x,
-//! sklearn 1.1-1.9, LightGBM) reads into the expected class with its fitted attributes decodable.
+//! sklearn 1.1-1.9, LightGBM) reads into the expected class with its fitted attributes decodable:
+//! the repository's `examples/corpus`, and the shared corpus beside the repository when present.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -7,14 +8,10 @@ use std::path::{Path, PathBuf};
 use crate::pickle::load_pickle_file;
 use crate::pyobj::{ArrayData, Obj, PyObj};
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
-
-/// `(case dir, expected root class)` for every case that ships a `model/model.pkl`.
-pub(super) fn corpus_pickles() -> Vec<(PathBuf, String)> {
+/// `(case dir, expected root class)` for every case of `root` that ships a `model/model.pkl`.
+pub(super) fn corpus_pickles_in(root: &Path) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(CORPUS) else {
-        return out;
-    };
+    let entries = std::fs::read_dir(root).unwrap_or_else(|e| panic!("{}: {e}", root.display()));
     for entry in entries.flatten() {
         let dir = entry.path();
         let pkl = dir.join("model/model.pkl");
@@ -35,6 +32,14 @@ pub(super) fn corpus_pickles() -> Vec<(PathBuf, String)> {
     }
     out.sort();
     out
+}
+
+/// [`corpus_pickles_in`] of every corpus a sweep runs (see `test_support::corpus_roots`).
+pub(super) fn corpus_pickles(test: &str) -> Vec<Vec<(PathBuf, String)>> {
+    crate::test_support::corpus_roots(test)
+        .iter()
+        .map(|root| corpus_pickles_in(root))
+        .collect()
 }
 
 #[derive(Default)]
@@ -189,10 +194,15 @@ fn final_estimator(root: &Obj) -> Obj {
 
 #[test]
 fn every_corpus_pickle_reads() {
-    let cases = corpus_pickles();
-    assert!(cases.len() >= 50, "corpus not found at {CORPUS}");
+    for cases in corpus_pickles("every_corpus_pickle_reads") {
+        every_pickle_reads(&cases);
+    }
+}
+
+fn every_pickle_reads(cases: &[(PathBuf, String)]) {
+    assert!(cases.len() >= 50, "only {} corpus pickles", cases.len());
     let mut read = 0;
-    for (pkl, class) in &cases {
+    for (pkl, class) in cases {
         let root = load_pickle_file(pkl).unwrap_or_else(|e| panic!("{}: {e}", pkl.display()));
         assert_eq!(
             root.class_path().as_deref(),
@@ -291,8 +301,14 @@ fn every_corpus_pickle_reads() {
 
 #[test]
 fn numpy_one_and_two_paths_both_decode() {
+    for cases in corpus_pickles("numpy_one_and_two_paths_both_decode") {
+        numpy_paths_both_present(cases);
+    }
+}
+
+fn numpy_paths_both_present(cases: Vec<(PathBuf, String)>) {
     let mut roots = HashSet::new();
-    for (pkl, _) in corpus_pickles() {
+    for (pkl, _) in cases {
         let bytes = std::fs::read(&pkl).expect("read");
         for needle in [&b"numpy.core.multiarray"[..], b"numpy._core.multiarray"] {
             if bytes.windows(needle.len()).any(|w| w == needle) {

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::corpus::corpus_pickles;
+use super::corpus::corpus_pickles_in;
 use crate::pickle::{read_pickle, PickleError};
 use crate::pyobj::{Obj, PyObj};
 
@@ -45,7 +45,7 @@ impl P {
 }
 
 fn corpus_sample(name: &str) -> Vec<u8> {
-    let (path, _) = corpus_pickles()
+    let (path, _) = corpus_pickles_in(&crate::test_support::corpus_dir())
         .into_iter()
         .find(|(p, _)| p.to_string_lossy().contains(name))
         .expect("corpus case");

@@ -1,16 +1,14 @@
-//! Every skops model of the shared corpus.
+//! Every skops model of the repository's corpus (`examples/corpus`) and, when present, of the
+//! shared corpus beside the repository.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
 use super::walk;
 use crate::pyobj::PyObj;
 use crate::skops::read_skops_file;
-
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
-}
+use crate::test_support::{corpus_dir, corpus_roots};
 
 /// `estimator` of case.json without a `(...)` description of the steps.
 fn case_estimator(case: &Path) -> String {
@@ -21,11 +19,13 @@ fn case_estimator(case: &Path) -> String {
 
 #[test]
 fn every_corpus_skops_model_reads() {
-    let dir = corpus_dir();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("no corpus at {}, skipping", dir.display());
-        return;
-    };
+    for dir in corpus_roots("every_corpus_skops_model_reads") {
+        every_skops_model_reads(&dir);
+    }
+}
+
+fn every_skops_model_reads(dir: &Path) {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let mut read = Vec::new();
     for entry in entries {
         let case = entry.unwrap().path();
@@ -66,10 +66,6 @@ fn every_corpus_skops_model_reads() {
 #[test]
 fn corpus_random_forest_trees() {
     let path = corpus_dir().join("sk-skops-rf-new/model/model.skops");
-    if !path.exists() {
-        eprintln!("no corpus, skipping");
-        return;
-    }
     let root = read_skops_file(&path).unwrap();
     let estimators = walk(&root, &[Value::from("estimators_")]);
     let PyObj::List(trees) = estimators.as_ref() else {
@@ -114,10 +110,6 @@ fn corpus_random_forest_trees() {
 #[test]
 fn corpus_pipeline_steps() {
     let path = corpus_dir().join("sk-skops-pipeline-new/model/model.skops");
-    if !path.exists() {
-        eprintln!("no corpus, skipping");
-        return;
-    }
     let root = read_skops_file(&path).unwrap();
     let scaler = walk(
         &root,
