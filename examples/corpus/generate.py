@@ -103,10 +103,8 @@ def bunch(loader, seed, rows, columns="snake", labels="int"):
     x = pd.DataFrame(d.data, columns=names)
     if labels == "str":
         y = np.array(d.target_names, dtype=object)[d.target]
-    elif d.target.dtype.kind == "f" and loader is datasets.load_diabetes:
-        y = d.target.astype(np.int64)
     else:
-        y = d.target.astype(np.int64)
+        y = d.target.astype(np.int64)  # diabetes' float targets are whole numbers
     return split(x, y, seed, rows)
 
 
@@ -441,7 +439,8 @@ def save_onnx(name, model, request, signature, data_note, estimator, notes=""):
             "onnx_ops": sorted({f"{n.domain or 'ai.onnx'}:{n.op_type}" for n in m.graph.node}),
             "onnx_external_data": {t.name: e.value for t in m.graph.initializer
                                    for e in t.external_data if e.key == "location"}}
-    finish(name, out, model_dir, request, meta, (1e-4, 1e-5), mods=("onnx", "onnxruntime", "skl2onnx"))
+    finish(name, out, model_dir, request, meta, (1e-4, 1e-5),
+           mods=("onnx", "onnxruntime", "skl2onnx"))
 
 
 # ---------------------------------------------------------------- scikit-learn cases
