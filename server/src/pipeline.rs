@@ -57,11 +57,12 @@ impl<'a> Target<'a> {
         }
     }
 
-    /// The metrics labels of a request that failed before its model was found.
-    fn labels(self) -> (&'a str, Option<&'a str>) {
+    /// The metrics labels of a request that failed before its model was found: the name asked
+    /// for (MLServer counts those failures under it too); none when no model was named.
+    fn labels(self) -> Option<(&'a str, Option<&'a str>)> {
         match self {
-            Self::Named { name, version } => (name, version),
-            Self::Only => ("(none)", None),
+            Self::Named { name, version } => Some((name, version)),
+            Self::Only => None,
         }
     }
 }
@@ -169,8 +170,9 @@ where
     let served = match target.lookup(state) {
         Ok(served) => served,
         Err(e) => {
-            let (name, version) = target.labels();
-            metrics::record_infer(name, version, false, started.elapsed());
+            if let Some((name, version)) = target.labels() {
+                metrics::record_infer(name, version, false, started.elapsed());
+            }
             return Err(e);
         }
     };
