@@ -1,5 +1,5 @@
 //! The whole serve path without the socket: a v2 JSON body (bytes) is parsed and decoded into
-//! tensors by ironflow-server's codec, run through `ironflow_server::infer::infer` (admission,
+//! tensors by ironflow-server's codec, run through `ironflow_server::rest::infer::infer_request` (the pipeline: admission,
 //! the blocking pool, the model) and the answer encoded back to JSON bytes, at 1, 100 and
 //! 10,000 rows, for one corpus model per family: linear, forest, boosted trees, MLP (ONNX) and a
 //! pipeline with a string one-hot. Bodies are the case's `request.json` with its rows cycled,
@@ -71,7 +71,6 @@ fn serve_path(c: &mut Criterion) {
             1,
             usize::MAX,
         );
-        let served = state.model(case, None).expect("served");
         let text = std::fs::read_to_string(dir.join("request.json")).expect("request.json");
         let request: Value = serde_json::from_str(&text).expect("request.json is JSON");
         let mut group = common::group(c, format!("serve_path/{case}"));
@@ -82,9 +81,10 @@ fn serve_path(c: &mut Criterion) {
                 b.iter(|| {
                     let request: InferRequest = serde_json::from_slice(body).expect("parse");
                     let response = runtime
-                        .block_on(ironflow_server::infer::infer(
+                        .block_on(ironflow_server::rest::infer::infer_request(
                             &state,
-                            served.clone(),
+                            case,
+                            None,
                             request,
                             &[],
                         ))

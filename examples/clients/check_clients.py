@@ -194,7 +194,7 @@ def kserve_clients(args, request, expected):
         finally:
             await client.close()
 
-    # MLServer answers readiness with an empty body, and so does ironflow (COMPAT.md checklist);
+    # MLServer answers readiness with an empty body, and so does ironflow (docs/compat.md checklist);
     # the kserve REST client reads `{"ready": true}` from it. Reported, not counted as a failure.
     try:
         ready = asyncio.run(rest_ready())

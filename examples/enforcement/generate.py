@@ -2,7 +2,7 @@
 
 A scikit-learn LinearRegression over three columns whose MLflow types are `float` (float32),
 `integer` (int32) and `double` (float64), logged with a params schema, so the HTTP tests can
-check MLflow's type-conversion rules (COMPAT.md §4.4) and params enforcement against a real
+check MLflow's type-conversion rules (docs/compat.md §4.4) and params enforcement against a real
 signature. Run with the fixtures venv (mlflow 3.17.2, scikit-learn 1.9.1):
 
     /work/venv-fixtures/bin/python examples/enforcement/generate.py

@@ -1,4 +1,4 @@
-//! Per-model admission and adaptive batching (COMPAT.md §1.8, issue 5).
+//! Per-model admission and adaptive batching (docs/compat.md §1.8, issue 5).
 //!
 //! Every request for a model is first admitted by its [`ModelRunner`]: at most
 //! `max_queue` requests may be waiting or running at once, and one past that is refused at once
@@ -30,7 +30,36 @@ use tokio::time::Instant;
 
 use crate::error::ServeError;
 use crate::metrics;
-use crate::state::ModelServingSettings;
+
+/// Per-model serving knobs, from `model-settings.json`, the `MLSERVER_MODEL_*` environment and
+/// the CLI. Batching is on only when `max_batch_size > 1` and `max_batch_time > 0`, as in MLServer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelServingSettings {
+    /// The most requests' rows merged into one batch (`max_batch_size`; 0 or 1: no batching).
+    pub max_batch_size: usize,
+    /// How long a batch waits for more requests (`max_batch_time`; zero: no batching).
+    pub max_batch_time: Duration,
+    /// The most requests admitted for this model (waiting or running); past it, new requests are
+    /// refused at once (HTTP 503 / gRPC UNAVAILABLE). 0: no limit.
+    pub max_queue: usize,
+}
+
+impl Default for ModelServingSettings {
+    fn default() -> Self {
+        Self {
+            max_batch_size: 0,
+            max_batch_time: Duration::ZERO,
+            max_queue: 1024,
+        }
+    }
+}
+
+impl ModelServingSettings {
+    /// Whether adaptive batching is on.
+    pub fn batching(&self) -> bool {
+        self.max_batch_size > 1 && !self.max_batch_time.is_zero()
+    }
+}
 
 /// Admission and batching for one served model.
 pub struct ModelRunner {

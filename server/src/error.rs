@@ -6,7 +6,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ironflow_loader::PredictError;
 
-use crate::codec::DecodeError;
+use crate::codec::{
+    BinaryError, CodecError, ContentTypeError, DecodeError, ParamsError, ScoringError,
+};
 
 /// A request failure.
 #[derive(Debug, thiserror::Error)]
@@ -34,18 +36,18 @@ pub enum ServeError {
     /// An input cannot be decoded.
     #[error(transparent)]
     Decode(#[from] DecodeError),
-    /// The request does not fit its content types (COMPAT.md §1.6).
+    /// The request does not fit its content types (docs/compat.md §1.6).
     #[error(transparent)]
-    ContentType(#[from] crate::codec::ContentTypeError),
+    ContentType(#[from] ContentTypeError),
     /// MLflow params that do not fit the signature's params schema.
     #[error(transparent)]
-    Params(#[from] crate::codec::ParamsError),
-    /// The binary part of a request does not fit its JSON header (COMPAT.md §3.3).
+    Params(#[from] ParamsError),
+    /// The binary part of a request does not fit its JSON header (docs/compat.md §3.3).
     #[error(transparent)]
-    Binary(#[from] crate::codec::BinaryError),
+    Binary(#[from] BinaryError),
     /// An MLflow scoring request (`/invocations`) cannot be read.
     #[error(transparent)]
-    Scoring(#[from] crate::rest::mlflow_input::ScoringError),
+    Scoring(#[from] ScoringError),
     /// The inputs do not fit the model, or the model failed.
     #[error(transparent)]
     Predict(#[from] PredictError),
@@ -91,6 +93,16 @@ pub enum ServeError {
     /// A server-side failure (an inference task that panicked or was cancelled).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<CodecError> for ServeError {
+    fn from(error: CodecError) -> Self {
+        match error {
+            CodecError::Decode(e) => Self::Decode(e),
+            CodecError::Binary(e) => Self::Binary(e),
+            CodecError::Scoring(e) => Self::Scoring(e),
+        }
+    }
 }
 
 impl ServeError {

@@ -7,14 +7,17 @@ pub mod codec;
 pub mod config;
 pub mod error;
 pub mod grpc;
-pub mod infer;
-pub mod metadata;
 pub mod metrics;
+pub mod pipeline;
 pub mod repository;
 pub mod rest;
+pub mod served;
 pub mod shutdown;
 pub mod state;
 pub mod telemetry;
+
+/// The model metadata lives in the codec (it is a wire message); the old path stays valid.
+pub use codec::metadata;
 
 use std::future::Future;
 use std::net::SocketAddr;

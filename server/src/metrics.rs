@@ -1,4 +1,4 @@
-//! Prometheus metrics under MLServer's names (COMPAT.md §1.8), served on `GET /metrics` of the
+//! Prometheus metrics under MLServer's names (docs/compat.md §1.8), served on `GET /metrics` of the
 //! HTTP port and of the separate metrics port (`--metrics-port`, default 8082).
 //!
 //! - `model_infer_request_success_total` / `model_infer_request_failure_total` {model, version}:

@@ -1,115 +1,15 @@
 //! What every handler shares: the model registry, readiness and the inference concurrency limit.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use ironflow_loader::LoadedModel;
 use tokio::sync::Semaphore;
 
+pub use crate::batching::ModelServingSettings;
 use crate::error::ServeError;
-use crate::metadata::ModelMetadata;
 use crate::repository::Registry;
+use crate::rest::cloudevents::CloudEvents;
+pub use crate::served::ServedModel;
 use crate::shutdown::Readiness;
-
-/// Per-model serving knobs, from `model-settings.json`, the `MLSERVER_MODEL_*` environment and
-/// the CLI. Batching is on only when `max_batch_size > 1` and `max_batch_time > 0`, as in MLServer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelServingSettings {
-    /// The most requests' rows merged into one batch (`max_batch_size`; 0 or 1: no batching).
-    pub max_batch_size: usize,
-    /// How long a batch waits for more requests (`max_batch_time`; zero: no batching).
-    pub max_batch_time: Duration,
-    /// The most requests admitted for this model (waiting or running); past it, new requests are
-    /// refused at once (HTTP 503 / gRPC UNAVAILABLE). 0: no limit.
-    pub max_queue: usize,
-}
-
-impl Default for ModelServingSettings {
-    fn default() -> Self {
-        Self {
-            max_batch_size: 0,
-            max_batch_time: Duration::ZERO,
-            max_queue: 1024,
-        }
-    }
-}
-
-impl ModelServingSettings {
-    /// Whether adaptive batching is on.
-    pub fn batching(&self) -> bool {
-        self.max_batch_size > 1 && !self.max_batch_time.is_zero()
-    }
-}
-
-/// A model as served: its name, optional version, compiled model and precomputed metadata.
-#[derive(Debug)]
-pub struct ServedModel {
-    /// The name clients address it by.
-    pub name: String,
-    /// The version, when one was configured.
-    pub version: Option<String>,
-    /// The compiled model.
-    pub model: Arc<LoadedModel>,
-    /// The `GET /v2/models/{name}` answer, built once at load.
-    pub metadata: ModelMetadata,
-    /// Batching and queue settings.
-    pub settings: ModelServingSettings,
-    /// Admission (the bounded queue) and adaptive batching, per `settings`.
-    pub runner: crate::batching::ModelRunner,
-}
-
-impl ServedModel {
-    /// Wraps a loaded model for serving, with default settings (no batching).
-    pub fn new(name: String, version: Option<String>, model: LoadedModel) -> Self {
-        Self::with_settings(name, version, model, ModelServingSettings::default())
-    }
-
-    /// Wraps a loaded model for serving with the given settings.
-    pub fn with_settings(
-        name: String,
-        version: Option<String>,
-        model: LoadedModel,
-        settings: ModelServingSettings,
-    ) -> Self {
-        let metadata = ModelMetadata::describe(&name, version.as_deref(), &model);
-        let runner = crate::batching::ModelRunner::new(&name, &settings);
-        Self {
-            name,
-            version,
-            model: Arc::new(model),
-            metadata,
-            settings,
-            runner,
-        }
-    }
-
-    /// Applies `model-settings.json` metadata (`platform`, `versions`, `inputs`, `outputs`,
-    /// `parameters.content_type`) as MLServer's MLflow runtime does (`_sync_metadata`): a model
-    /// with a signature keeps the signature's inputs, outputs and content type, with a warning for
-    /// each field the settings also gave; a model without one takes the settings'.
-    pub fn with_metadata(mut self, overrides: &crate::metadata::MetadataOverrides) -> Self {
-        let mut overrides = overrides.clone();
-        if self.model.signature.is_some() {
-            for (field, given) in [
-                ("inputs", overrides.inputs.take().is_some()),
-                ("outputs", overrides.outputs.take().is_some()),
-                (
-                    "parameters.content_type",
-                    overrides.content_type.take().is_some(),
-                ),
-            ] {
-                if given {
-                    tracing::warn!(
-                        model = %self.name,
-                        "model-settings.json {field} ignored: the MLflow signature sets it (as in MLServer's MLflow runtime)"
-                    );
-                }
-            }
-        }
-        self.metadata.apply(&overrides);
-        self
-    }
-}
 
 /// Shared handler state (cheap to clone).
 #[derive(Debug, Clone)]
@@ -123,7 +23,7 @@ pub struct AppState {
     /// `settings.json`: the server's name and version, compression, root path and CORS.
     pub server: Arc<crate::repository::ServerSettings>,
     /// The CloudEvents header values of this server's inference responses, built once.
-    pub cloudevents: Arc<crate::rest::cloudevents::CloudEvents>,
+    pub cloudevents: Arc<CloudEvents>,
 }
 
 impl AppState {
@@ -150,7 +50,7 @@ impl AppState {
             inference_slots: Arc::new(Semaphore::new(inference_threads.max(1))),
             max_body_bytes,
             server: Arc::new(crate::repository::ServerSettings::default()),
-            cloudevents: Arc::new(crate::rest::cloudevents::CloudEvents::new("mlserver")),
+            cloudevents: Arc::new(CloudEvents::new("mlserver")),
         }
     }
 
@@ -176,9 +76,7 @@ impl AppState {
     /// The same state serving with the given `settings.json` settings.
     pub fn with_server_settings(mut self, settings: crate::repository::ServerSettings) -> Self {
         self.server = Arc::new(settings);
-        self.cloudevents = Arc::new(crate::rest::cloudevents::CloudEvents::new(
-            self.cloudevents_name(),
-        ));
+        self.cloudevents = Arc::new(CloudEvents::new(self.cloudevents_name()));
         self
     }
 

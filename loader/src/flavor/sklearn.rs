@@ -1,4 +1,4 @@
-//! The sklearn flavor (FORMATS.md §3): `flavors.sklearn.pickled_model` names the file and
+//! The sklearn flavor (docs/formats.md §3): `flavors.sklearn.pickled_model` names the file and
 //! `serialization_format` how to read it (`pickle` / `cloudpickle` with the restricted pickle
 //! VM, `skops` with the skops reader; absent means pickle; never guessed from the extension).
 //! The object tree is compiled once by [`crate::sklearn::Registry`]; `python_function.predict_fn`

@@ -1,5 +1,5 @@
 //! The scikit-learn wrappers `LGBMClassifier` / `LGBMRegressor` (`lightgbm.sklearn`), read from
-//! the object tree of a pickle or skops file (FORMATS.md 2f): the fitted `_Booster`'s state
+//! the object tree of a pickle or skops file (docs/formats.md 2f): the fitted `_Booster`'s state
 //! `_handle` is the full LightGBM text model; a classifier's labels are its `_le.classes_`
 //! (or `_classes`), which `predict` returns for the most probable class.
 

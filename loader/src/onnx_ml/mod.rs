@@ -2,7 +2,7 @@
 //! tract-onnx's operator table so a stock `tract_onnx::onnx()` parser can load skl2onnx exports.
 //!
 //! tract looks operators up by `op_type` alone, so registering a name here replaces tract's own
-//! builder (its `TreeEnsembleClassifier` is unusable: shared/FORMATS.md section 1a). Each
+//! builder (its `TreeEnsembleClassifier` is unusable: docs/formats.md section 1a). Each
 //! operator follows onnxruntime's CPU kernel (`onnxruntime/core/providers/cpu/ml/`), checked
 //! against onnxruntime 1.32: `ArrayFeatureExtractor`, `Binarizer`, `FeatureVectorizer`,
 //! `Imputer`, `LabelEncoder` (opsets 1-4), `LinearClassifier`, `LinearRegressor`, `Normalizer`,

@@ -1,4 +1,4 @@
-//! The whitelist: the only globals a pickle may name (FORMATS.md 2f). Nothing is ever imported
+//! The whitelist: the only globals a pickle may name (docs/formats.md 2f). Nothing is ever imported
 //! or called; a whitelisted global becomes a [`Global`], i.e. a class record plus the
 //! [`Handler`] that says what `REDUCE`/`NEWOBJ` on it builds. Anything else is refused with
 //! [`PickleError::UnsupportedGlobal`].
@@ -58,7 +58,7 @@ use Handler::*;
 
 /// Every non-sklearn global the reader accepts, by exact module and name.
 pub(crate) const EXACT: &[(&str, &str, Handler)] = &[
-    // numpy 1.x and 2.x array / scalar / dtype reconstruction (FORMATS.md 2d).
+    // numpy 1.x and 2.x array / scalar / dtype reconstruction (docs/formats.md 2d).
     ("numpy.core.multiarray", "_reconstruct", Reconstruct),
     ("numpy._core.multiarray", "_reconstruct", Reconstruct),
     ("numpy.core.multiarray", "scalar", Scalar),
@@ -87,7 +87,7 @@ pub(crate) const EXACT: &[(&str, &str, Handler)] = &[
     ("numpy", "str_", TypeOnly),
     ("numpy", "bytes_", TypeOnly),
     ("numpy", "complex128", TypeOnly),
-    // numpy random generators: opaque, never needed for predict (FORMATS.md 2c).
+    // numpy random generators: opaque, never needed for predict (docs/formats.md 2c).
     ("numpy.random._pickle", "__randomstate_ctor", Record),
     ("numpy.random._pickle", "__generator_ctor", Record),
     ("numpy.random._pickle", "__bit_generator_ctor", Record),

@@ -6,7 +6,7 @@
 //!   [`crate::pyobj::PyObj`] nodes (cycles are refused).
 //! - Globals go through one whitelist table (`globals.rs`); anything else is
 //!   `unsupported pickle global 'module.name'`.
-//! - numpy arrays, scalars and dtypes are decoded natively (FORMATS.md 2d) into
+//! - numpy arrays, scalars and dtypes are decoded natively (docs/formats.md 2d) into
 //!   [`crate::pyobj::PyObj::Array`] (scalars as 0-d arrays) and [`crate::pyobj::PyObj::DType`].
 //! - Everything else a whitelisted global builds is an inert [`crate::pyobj::Instance`]:
 //!   `cls.__new__` via `NEWOBJ`, or `REDUCE(f, args)` with `args` kept (Cython

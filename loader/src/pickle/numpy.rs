@@ -1,4 +1,4 @@
-//! numpy arrays, scalars and dtypes as pickles encode them (FORMATS.md 2d): `_reconstruct` +
+//! numpy arrays, scalars and dtypes as pickles encode them (docs/formats.md 2d): `_reconstruct` +
 //! `BUILD (version, shape, dtype, is_fortran, data)`, `_frombuffer(buf, dtype, shape, order)`,
 //! `scalar(dtype, bytes)`, and `dtype(code, align, copy)` + `BUILD (3|4, byteorder, subarray,
 //! names, fields, elsize, alignment, flags[, metadata])`. Fortran-ordered data is converted to C

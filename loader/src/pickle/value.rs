@@ -1,5 +1,5 @@
 //! The VM's arena: every object the pickle creates gets an id, so `BUILD` can mutate an object in
-//! place while the memo and containers hold references to it (FORMATS.md 2b). After `STOP` the
+//! place while the memo and containers hold references to it (docs/formats.md 2b). After `STOP` the
 //! arena is frozen into the immutable [`crate::pyobj`] tree, sharing each object through one `Arc`.
 
 use std::sync::Arc;

@@ -1,5 +1,5 @@
 //! Request tensors to the [`Data`] a sklearn model gets, as MLServer's `pd` codec and MLflow's
-//! schema enforcement build the DataFrame (COMPAT.md §1.6, §4.3, §4.4).
+//! schema enforcement build the DataFrame (docs/compat.md §1.6, §4.3, §4.4).
 //!
 //! - One input per column, each `[N]` or `[N, 1]`; or one 2-D `[N, k]` input whose columns are
 //!   taken by position (when the signature has `k` columns, or none).
@@ -322,7 +322,7 @@ fn is_text(ty: &str) -> bool {
     matches!(ty, "string" | "binary" | "datetime" | "json")
 }
 
-/// `_enforce_mlflow_datatype`: which request datatypes a column type accepts (COMPAT.md §4.4).
+/// `_enforce_mlflow_datatype`: which request datatypes a column type accepts (docs/compat.md §4.4).
 fn enforce(name: &str, got: DataType, column: Column, ty: &str) -> Result<Column, PredictError> {
     let zero_one = || match &column {
         Column::Num(v) => v.iter().all(|x| *x == 0.0 || *x == 1.0 || x.is_nan()),

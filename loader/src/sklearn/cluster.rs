@@ -1,4 +1,4 @@
-//! KMeans (FORMATS.md §2g): `predict` is the index (int32) of the nearest of
+//! KMeans (docs/formats.md §2g): `predict` is the index (int32) of the nearest of
 //! `cluster_centers_` by squared Euclidean distance.
 
 use crate::datatype::DataType;

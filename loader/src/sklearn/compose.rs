@@ -1,4 +1,4 @@
-//! Composites (FORMATS.md §2g): Pipeline (any depth; the last step decides whether it is an
+//! Composites (docs/formats.md §2g): Pipeline (any depth; the last step decides whether it is an
 //! estimator or a transformer), ColumnTransformer (columns by name, int index, slice, boolean
 //! mask; `transformers_` order with the remainder last) and FeatureUnion (with weights).
 

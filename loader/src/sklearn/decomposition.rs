@@ -1,4 +1,4 @@
-//! Linear projections (FORMATS.md §2g): PCA (`(X − mean_) · components_ᵀ`, divided by
+//! Linear projections (docs/formats.md §2g): PCA (`(X − mean_) · components_ᵀ`, divided by
 //! `sqrt(explained_variance_)` when `whiten`) and TruncatedSVD (`X · components_ᵀ`).
 
 use crate::error::PredictError;

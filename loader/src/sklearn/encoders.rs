@@ -1,4 +1,4 @@
-//! Categorical encoders (FORMATS.md §2g): OneHotEncoder (string or numeric `categories_`,
+//! Categorical encoders (docs/formats.md §2g): OneHotEncoder (string or numeric `categories_`,
 //! `handle_unknown` error / ignore / infrequent_if_exist / warn, `drop`, infrequent grouping)
 //! and OrdinalEncoder (`use_encoded_value`, `encoded_missing_value`), following
 //! `sklearn/preprocessing/_encoders.py` (`_transform`, `_map_infrequent_categories`).

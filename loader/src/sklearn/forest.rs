@@ -1,4 +1,4 @@
-//! Bagged tree ensembles: `RandomForest*` and `ExtraTrees*` (FORMATS.md §2g). The forest
+//! Bagged tree ensembles: `RandomForest*` and `ExtraTrees*` (docs/formats.md §2g). The forest
 //! averages its trees: per-leaf normalised class fractions for classifiers (then
 //! `classes_[argmax]`), leaf means for regressors, summed in tree order and divided by the
 //! number of trees, as `ForestClassifier.predict_proba` / `ForestRegressor.predict` do.

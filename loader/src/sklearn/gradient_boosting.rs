@@ -1,4 +1,4 @@
-//! `GradientBoostingClassifier` / `GradientBoostingRegressor` (FORMATS.md §2g):
+//! `GradientBoostingClassifier` / `GradientBoostingRegressor` (docs/formats.md §2g):
 //! `raw = init_raw + Σ learning_rate · tree.value`, with `estimators_` an object ndarray
 //! `(n_estimators, K)` of `DecisionTreeRegressor`s, then the loss's link (sigmoid for binary
 //! log-loss, `sigmoid(2·raw)` for `exponential`, softmax for multiclass, identity for

@@ -1,4 +1,4 @@
-//! `HistGradientBoostingClassifier` / `HistGradientBoostingRegressor` (FORMATS.md §2e, §2g):
+//! `HistGradientBoostingClassifier` / `HistGradientBoostingRegressor` (docs/formats.md §2e, §2g):
 //! `raw = _baseline_prediction + Σ leaf value` over `_predictors[iteration][k]`
 //! (`TreePredictor`s; the learning rate is already folded into the leaves), then the link of
 //! the `_loss` class. Comparisons are on raw float64 X: `x <= num_threshold` goes left, NaN

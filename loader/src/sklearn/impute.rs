@@ -1,4 +1,4 @@
-//! SimpleImputer on numeric data (FORMATS.md §2g): missing cells (NaN or the fitted
+//! SimpleImputer on numeric data (docs/formats.md §2g): missing cells (NaN or the fitted
 //! `missing_values`) take `statistics_`; columns whose statistic is NaN are dropped unless
 //! `strategy='constant'` or `keep_empty_features`; `add_indicator` appends the
 //! MissingIndicator's 0/1 columns for its `features_`. With text `statistics_` (strategy

@@ -1,4 +1,4 @@
-//! Linear models: `decision = X · coef_ᵀ + intercept_` (FORMATS.md §2g), as regressors
+//! Linear models: `decision = X · coef_ᵀ + intercept_` (docs/formats.md §2g), as regressors
 //! (LinearRegression, Ridge, Lasso, ElasticNet, SGDRegressor, LinearSVR, ...) and as
 //! classifiers (LogisticRegression, SGDClassifier, LinearSVC, RidgeClassifier, Perceptron, ...)
 //! with sklearn's `LinearClassifierMixin.predict` and each class's `predict_proba`.
@@ -180,7 +180,7 @@ fn ctx_class(inst: &Instance) -> &str {
     inst.class.name.as_str()
 }
 
-/// LogisticRegression's probability rule across versions (FORMATS.md §2g): pickles up to 1.7
+/// LogisticRegression's probability rule across versions (docs/formats.md §2g): pickles up to 1.7
 /// carry `multi_class`; from 1.8 binary is one-vs-rest and multiclass is multinomial.
 fn logistic_proba(inst: &Instance, n_classes: usize) -> Proba {
     let Some(mc) = opt_str(inst, "multi_class") else {

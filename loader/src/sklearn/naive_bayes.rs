@@ -1,4 +1,4 @@
-//! GaussianNB (FORMATS.md §2g): `jll = log(prior) − ½Σlog(2πσ²) − ½Σ(x−θ)²/σ²`, with
+//! GaussianNB (docs/formats.md §2g): `jll = log(prior) − ½Σlog(2πσ²) − ½Σ(x−θ)²/σ²`, with
 //! `predict_log_proba = jll − logsumexp(jll)` as `sklearn/naive_bayes.py` computes it.
 
 use crate::datatype::DataType;

@@ -1,4 +1,4 @@
-//! Nearest neighbours by brute force (FORMATS.md §2g): KNeighborsClassifier and
+//! Nearest neighbours by brute force (docs/formats.md §2g): KNeighborsClassifier and
 //! KNeighborsRegressor over `_fit_X` / `_y` with `n_neighbors`, `weights` (uniform or distance)
 //! and the euclidean / manhattan / chebyshev / minkowski metrics. Neighbours are ordered by
 //! distance, then by training index; the fitted KD/ball tree is not needed.

@@ -1,4 +1,4 @@
-//! Multi-layer perceptrons (FORMATS.md §2g): `_forward_pass_fast` over `coefs_` /
+//! Multi-layer perceptrons (docs/formats.md §2g): `_forward_pass_fast` over `coefs_` /
 //! `intercepts_` with the hidden `activation` and `out_activation_`; MLPClassifier decodes
 //! with its label binarizer's rule (binary: `p > 0.5`, multiclass: argmax).
 

@@ -1,4 +1,4 @@
-//! Element-wise preprocessing (FORMATS.md §2g): StandardScaler, MinMaxScaler (with `clip`),
+//! Element-wise preprocessing (docs/formats.md §2g): StandardScaler, MinMaxScaler (with `clip`),
 //! MaxAbsScaler, RobustScaler, Normalizer, and FunctionTransformer with `func=None`
 //! (the identity). NaN passes through every scaler, as in sklearn.
 

@@ -1,4 +1,4 @@
-//! Kernel SVMs (FORMATS.md §2g), reproducing libsvm as vendored by scikit-learn
+//! Kernel SVMs (docs/formats.md §2g), reproducing libsvm as vendored by scikit-learn
 //! (`sklearn/svm/src/libsvm/svm.cpp`):
 //!
 //! - SVC / NuSVC `predict`: the one-vs-one vote of `svm_predict_values`: for each class pair

@@ -3,7 +3,7 @@
 //! the shared evaluator ([`TreeForest`]) and turning aggregated scores into sklearn's outputs
 //! ([`TreeClassifier`], [`TreeRegressor`]).
 //!
-//! Exactness (FORMATS.md §2e): sklearn casts X to float32 and compares `x_f32 <= threshold_f64`.
+//! Exactness (docs/formats.md §2e): sklearn casts X to float32 and compares `x_f32 <= threshold_f64`.
 //! The forest is compiled in `f64` and fed `x as f32 as f64`, which is that comparison
 //! bit for bit (and equal to the f32 port with thresholds rounded *down*), while leaf values
 //! accumulate in f64 in tree order, as sklearn does. Both node layouts are read by field name:

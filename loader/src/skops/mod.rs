@@ -1,12 +1,12 @@
 //! The skops reader: `model.skops` (a zip of `schema.json` and `.npy` files) into the same
 //! [`crate::pyobj`] object tree the pickle reader builds, with no pickle involved.
 //!
-//! mlflow ≥ 3.14 saves scikit-learn models with skops by default (FORMATS.md §3). The schema is
+//! mlflow ≥ 3.14 saves scikit-learn models with skops by default (docs/formats.md §3). The schema is
 //! a tree of typed nodes (`ObjectNode`, `DictNode`, `NdArrayNode`, `TreeNode`, ...) that this
 //! module maps one by one onto [`crate::pyobj::PyObj`]: an estimator becomes an
 //! [`crate::pyobj::Instance`] whose `state` is its `__getstate__` dict, a Cython `Tree` an
 //! instance with the `(n_features, n_classes, n_outputs)` arguments of its `__reduce__`, arrays
-//! [`crate::pyobj::NdArray`]s, exactly as the pickle reader gives them (FORMATS.md §2c), so each
+//! [`crate::pyobj::NdArray`]s, exactly as the pickle reader gives them (docs/formats.md §2c), so each
 //! estimator compiler is written once.
 //!
 //! Nothing is imported or executed: classes outside the whitelist (`allow.rs`) are load errors,

@@ -6,7 +6,7 @@
 //! the directory is renamed into place only once complete, so a half-downloaded model is never
 //! served. A URI ending in `.tar.gz`, `.tgz` or `.zip` (the only form accepted over `http(s)://`)
 //! names one archive, which is downloaded and unpacked the same way, as KServe's storage
-//! initializer does (see COMPAT.md 3.5).
+//! initializer does (see docs/compat.md 3.5).
 
 mod archive;
 mod store;

@@ -37,7 +37,7 @@ pub(crate) struct Matrix {
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnBinder {
     columns: Vec<Column>,
-    /// Whether the columns come from the signature, whose types MLflow enforces (COMPAT.md
+    /// Whether the columns come from the signature, whose types MLflow enforces (docs/compat.md
     /// §4.4); columns read from the model file take any numeric input.
     enforced: bool,
 }
@@ -145,7 +145,7 @@ impl ColumnBinder {
         let n_cols = self.columns.len();
         let mut slots: Vec<Option<Vec<f64>>> = vec![None; n_cols];
         let mut first: Option<(String, usize)> = None;
-        // Extra columns are dropped, as MLflow drops them (COMPAT.md §4.3), unless nothing the
+        // Extra columns are dropped, as MLflow drops them (docs/compat.md §4.3), unless nothing the
         // request sends is a column of the model, which is more likely a misnamed request.
         let known = |name: &str| self.columns.iter().any(|c| c.name == name);
         if let Some(first) = inputs
@@ -226,7 +226,7 @@ impl ColumnBinder {
     }
 }
 
-/// MLflow's datatype rules for a signature column (`_enforce_mlflow_datatype`, COMPAT.md §4.4).
+/// MLflow's datatype rules for a signature column (`_enforce_mlflow_datatype`, docs/compat.md §4.4).
 fn enforce(
     name: &str,
     tensor: &Tensor,

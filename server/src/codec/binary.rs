@@ -1,4 +1,4 @@
-//! The binary tensor data extension's tensor side (Triton `extension_binary_data.md`, COMPAT.md
+//! The binary tensor data extension's tensor side (Triton `extension_binary_data.md`, docs/compat.md
 //! §3.3): inputs whose `parameters.binary_data_size` says their data follows the JSON header, in
 //! input order, and outputs sent the same way when the request asks for it
 //! (`outputs[i].parameters.binary_data`, or request `parameters.binary_data_output`). The HTTP
@@ -8,81 +8,22 @@ use ironflow_loader::NamedTensor;
 use serde_json::Value;
 
 use super::decode::datatype_and_shape;
+use super::error::{BinaryError, CodecError, DecodeError};
 use super::raw::{raw_bytes, raw_tensor};
 use super::{
-    decode_input, encode_output, DecodeError, Parameters, RequestInput, RequestOutput,
-    ResponseOutput, TaggedInput,
+    decode_input, encode_output, Parameters, RequestInput, RequestOutput, ResponseOutput,
+    TaggedInput,
 };
-use crate::error::ServeError;
 
 /// The parameter naming the byte size of a binary input or output.
 pub const BINARY_DATA_SIZE: &str = "binary_data_size";
-
-/// Why the binary part of a request does not fit its JSON header.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BinaryError {
-    /// The `Inference-Header-Content-Length` header is not a byte count.
-    #[error("invalid Inference-Header-Content-Length {value:?}: expected a byte count")]
-    HeaderLength {
-        /// The header value.
-        value: String,
-    },
-    /// The header is longer than the body.
-    #[error("Inference-Header-Content-Length is {header}, but the body has only {body} bytes")]
-    HeaderBeyondBody {
-        /// The header length.
-        header: usize,
-        /// The body length.
-        body: usize,
-    },
-    /// A `binary_data_size` that is not a byte count.
-    #[error(
-        "input {name:?}: parameters.binary_data_size must be a non-negative integer, got {value}"
-    )]
-    Size {
-        /// The input.
-        name: String,
-        /// The value sent.
-        value: String,
-    },
-    /// An input both with `data` and `binary_data_size`.
-    #[error("input {name:?} has both data and parameters.binary_data_size")]
-    Both {
-        /// The input.
-        name: String,
-    },
-    /// More binary data claimed than the body holds.
-    #[error("input {name:?} has binary_data_size {size}, but only {left} bytes of binary data are left in the body")]
-    Truncated {
-        /// The input.
-        name: String,
-        /// Its size.
-        size: usize,
-        /// The bytes left.
-        left: usize,
-    },
-    /// Binary data nobody claimed.
-    #[error("the body has {extra} bytes of binary data after the inputs' binary_data_size")]
-    Trailing {
-        /// The unclaimed bytes.
-        extra: usize,
-    },
-    /// A raw binary request the model cannot take.
-    #[error("raw binary request (Inference-Header-Content-Length: 0): {0}")]
-    Raw(String),
-    /// Binary outputs were asked of a Server-Sent Events stream.
-    #[error(
-        "binary outputs cannot travel in an event stream (infer_stream, generate_stream): ask for JSON outputs"
-    )]
-    StreamedBinary,
-}
 
 /// Decodes a request's inputs: JSON `data`, or a chunk of `binary` for inputs that set
 /// `binary_data_size`. Every byte of `binary` must belong to an input.
 pub fn decode_inputs(
     inputs: Vec<RequestInput>,
     binary: &[u8],
-) -> Result<Vec<TaggedInput>, ServeError> {
+) -> Result<Vec<TaggedInput>, CodecError> {
     let mut rest = binary;
     let mut out = Vec::with_capacity(inputs.len());
     for mut input in inputs {
@@ -243,24 +184,24 @@ mod tests {
         let short = decode_inputs(inputs(one), &[0; 4]);
         assert!(matches!(
             short,
-            Err(ServeError::Binary(BinaryError::Truncated { .. }))
+            Err(CodecError::Binary(BinaryError::Truncated { .. }))
         ));
         let long = decode_inputs(inputs(one), &[0; 12]);
         assert!(matches!(
             long,
-            Err(ServeError::Binary(BinaryError::Trailing { extra: 4 }))
+            Err(CodecError::Binary(BinaryError::Trailing { extra: 4 }))
         ));
         let odd =
             r#"[{"name":"a","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":6}}]"#;
         assert!(matches!(
             decode_inputs(inputs(odd), &[0; 6]),
-            Err(ServeError::Decode(_))
+            Err(CodecError::Decode(_))
         ));
         let neg =
             r#"[{"name":"a","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":-1}}]"#;
         assert!(matches!(
             decode_inputs(inputs(neg), &[]),
-            Err(ServeError::Binary(BinaryError::Size { .. }))
+            Err(CodecError::Binary(BinaryError::Size { .. }))
         ));
     }
 }

@@ -1,5 +1,5 @@
 //! Request decoding by content type, as MLServer's codecs decode a request before the MLflow
-//! runtime hands it to the model (COMPAT.md §1.6, §1.7). Transport-neutral: REST JSON, REST
+//! runtime hands it to the model (docs/compat.md §1.6, §1.7). Transport-neutral: REST JSON, REST
 //! binary and gRPC first turn their wire form into tensors, then call [`apply_content_types`].
 //!
 //! The request content type is `parameters.content_type`, else the model's default from its
@@ -26,7 +26,7 @@ use base64::Engine as _;
 use ironflow_loader::tensor::{ndarray::ArrayD, Tensor};
 use ironflow_loader::{DataType, NamedTensor};
 
-use crate::metadata::ModelMetadata;
+use super::metadata::ModelMetadata;
 
 use super::{content_type, Parameters};
 

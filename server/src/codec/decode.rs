@@ -3,57 +3,9 @@
 use ironflow_loader::tensor::TVec;
 use ironflow_loader::{DataType, NamedTensor};
 
+use super::error::DecodeError;
 use super::input_data::{Elements, InputData};
 use super::RequestInput;
-
-/// Why a request input cannot be decoded into a tensor.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    /// The datatype is not one the protocol defines.
-    #[error("input {name:?}: {source}")]
-    Datatype {
-        /// The input.
-        name: String,
-        /// The parse error.
-        source: ironflow_loader::datatype::UnknownDataType,
-    },
-    /// A negative dimension.
-    #[error("input {name:?}: shape {shape:?} has a negative dimension")]
-    NegativeDimension {
-        /// The input.
-        name: String,
-        /// The shape sent.
-        shape: Vec<i64>,
-    },
-    /// The data does not parse as the datatype's elements.
-    #[error("input {name:?} ({datatype}): {message}")]
-    Data {
-        /// The input.
-        name: String,
-        /// The declared datatype.
-        datatype: DataType,
-        /// What is wrong.
-        message: String,
-    },
-    /// An input with neither `data` nor binary data.
-    #[error("input {name:?} has no data (and no parameters.binary_data_size)")]
-    NoData {
-        /// The input.
-        name: String,
-    },
-    /// The element count differs from the shape's product.
-    #[error("input {name:?}: shape {shape:?} needs {expected} elements, but data has {got}")]
-    ElementCount {
-        /// The input.
-        name: String,
-        /// The shape sent.
-        shape: Vec<i64>,
-        /// The shape's product.
-        expected: usize,
-        /// The element count.
-        got: usize,
-    },
-}
 
 /// An input's declared datatype and shape, checked: a datatype the protocol defines and no
 /// negative dimension.

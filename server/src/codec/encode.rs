@@ -4,8 +4,25 @@
 use ironflow_loader::tensor::{f16, Datum, DatumType};
 use ironflow_loader::{DataType, NamedTensor, Tensor};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
+use serde::Serialize as DeriveSerialize;
 
-use super::{Parameters, ResponseOutput};
+use super::Parameters;
+
+/// One output tensor of a response.
+#[derive(Debug, DeriveSerialize)]
+pub struct ResponseOutput {
+    /// The output name.
+    pub name: String,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Its v2 datatype.
+    pub datatype: &'static str,
+    /// Output parameters (`content_type`, and `binary_data_size` for a binary output).
+    pub parameters: Parameters,
+    /// The elements, flat, row-major; NaN as `null`. Absent for a binary output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<OutputData>,
+}
 
 /// A tensor serialized as the flat, row-major JSON list of its elements.
 #[derive(Debug)]

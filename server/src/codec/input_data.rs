@@ -3,17 +3,36 @@
 //! straight into a typed buffer and the body is never parsed twice; otherwise the raw JSON text
 //! is kept and parsed once the datatype is known.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use ironflow_loader::tensor::f16;
+use ironflow_loader::tensor::{f16, TVec};
 use ironflow_loader::{DataType, Tensor};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::decode::DecodeError;
 use super::elements::{Element, Flatten};
+use super::error::DecodeError;
 use super::raw::{shaped, shaped_plain};
-use super::{Parameters, RequestInput};
+use super::Parameters;
+
+/// One input tensor of a request. Its `Deserialize` (below) parses `data` straight
+/// into a typed buffer when the datatype precedes it, and keeps the text otherwise.
+#[derive(Debug)]
+pub struct RequestInput {
+    /// The input name.
+    pub name: String,
+    /// Its shape (inline up to four dimensions: no allocation for the shapes requests carry).
+    pub shape: TVec<i64>,
+    /// Its v2 datatype name: borrowed when it is one the protocol defines (no allocation),
+    /// owned otherwise (kept for the error message).
+    pub datatype: Cow<'static, str>,
+    /// Input parameters.
+    pub parameters: Option<Parameters>,
+    /// The elements, flat or nested, row-major; absent when they travel as binary data
+    /// (`parameters.binary_data_size`, docs/compat.md §3.3).
+    pub data: Option<InputData>,
+}
 
 /// The `data` of a request input.
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 //! MLflow inference params: every request-level parameter other than `content_type` and
-//! `headers` (MLServer passes them to `predict(..., params=...)`, COMPAT.md §1.7), and the
+//! `headers` (MLServer passes them to `predict(..., params=...)`, docs/compat.md §1.7), and the
 //! `params` of an `/invocations` body, checked against the signature's params schema as
-//! `mlflow/models/utils.py::_enforce_params_schema` checks them (COMPAT.md §4.4 "Params"):
+//! `mlflow/models/utils.py::_enforce_params_schema` checks them (docs/compat.md §4.4 "Params"):
 //!
 //! - no params schema: params are ignored, with a warning;
 //! - params the schema does not list are ignored, with a warning;

@@ -1,12 +1,12 @@
 //! The little-endian binary form of tensors, shared by gRPC `raw_input_contents` /
 //! `raw_output_contents` (`mlserver/raw.py`) and the REST binary tensor data extension
-//! (COMPAT.md §3.3): fixed-size elements in their native size, BOOL as one byte, BYTES elements
+//! (docs/compat.md §3.3): fixed-size elements in their native size, BOOL as one byte, BYTES elements
 //! as `<u32 LE length><bytes>`, row-major, no padding.
 
 use ironflow_loader::tensor::{f16, ndarray::ArrayD, Datum, DatumType};
 use ironflow_loader::{DataType, NamedTensor, Tensor};
 
-use super::DecodeError;
+use super::error::DecodeError;
 
 /// A [`DecodeError::Data`] for an input.
 pub fn data_error(name: &str, datatype: DataType, message: impl Into<String>) -> DecodeError {

@@ -14,12 +14,12 @@ use ironflow_proto::inference::model_metadata_response::TensorMetadata;
 use ironflow_proto::inference::{InferParameter, InferTensorContents, ModelMetadataResponse};
 use serde_json::Value;
 
+use crate::codec::metadata::{MetadataTensor, ModelMetadata};
 use crate::codec::raw::{
     data_error, elements, le_elements, raw_bytes, raw_tensor, shaped, unsupported, utf8,
 };
 use crate::codec::{output_layout, DecodeError, Parameters, TaggedInput};
 use crate::error::ServeError;
-use crate::metadata::{MetadataTensor, ModelMetadata};
 
 /// Decodes a request's inputs, from `raw_input_contents` when it is set (then it must cover
 /// every input and no `contents` may be set) or else from each input's typed `contents`. Each

@@ -1,5 +1,5 @@
 //! Counts gRPC calls into py-grpc-prometheus's metric families, as MLServer's gRPC server
-//! exposes them (COMPAT.md §1.8): `grpc_server_started_total`, `grpc_server_handled_total`
+//! exposes them (docs/compat.md §1.8): `grpc_server_started_total`, `grpc_server_handled_total`
 //! (with `grpc_code`) and `grpc_server_handling_seconds`, labelled `grpc_type`, `grpc_service`,
 //! `grpc_method`. A tower layer around every gRPC service of the server.
 //!

@@ -1,5 +1,5 @@
 //! The `inference.GRPCInferenceService` and `grpc.health.v1.Health` handlers: thin wrappers
-//! over the shared [`AppState`] and the transport-neutral [`crate::infer::predict`].
+//! over the shared [`AppState`] and the transport-neutral [`crate::pipeline`].
 
 use ironflow_proto::health::health_check_response::ServingStatus;
 use ironflow_proto::health::health_server::Health;
@@ -18,7 +18,8 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{convert, repository};
 use crate::error::ServeError;
-use crate::infer::{predict, response_id};
+use crate::pipeline::{self, Inference, Inputs, RequestParameters, Target};
+use crate::served::ServedModel;
 use crate::state::AppState;
 
 /// The v2 inference service over the served models.
@@ -39,26 +40,44 @@ fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-/// Runs one gRPC inference request: decode, apply content types and check params (the same
-/// step as REST, [`crate::codec::prepare_inputs`]), [`predict`], encode. Raw contents in means raw
-/// contents out (MLServer's `_GetReturnRaw`).
+/// Runs one gRPC inference request: the gRPC adapter of [`crate::pipeline`], which only decodes
+/// the protobuf inputs and encodes the outputs. Raw contents in means raw contents out
+/// (MLServer's `_GetReturnRaw`).
 pub async fn infer(
     state: &AppState,
     request: ModelInferRequest,
 ) -> Result<ModelInferResponse, ServeError> {
-    let version = non_empty(request.model_version);
-    let served = state.model(&request.model_name, version.as_deref())?;
-    let raw = !request.raw_input_contents.is_empty();
-    let request_parameters = convert::json_parameters(&request.parameters);
-    let inputs = convert::decode_inputs(request.inputs, request.raw_input_contents)?;
-    let inputs = crate::codec::prepare_inputs(&served, Some(&request_parameters), inputs)?;
-    let outputs = predict(state, &served, inputs).await?;
+    let ModelInferRequest {
+        model_name,
+        model_version,
+        id,
+        parameters,
+        inputs,
+        raw_input_contents,
+        ..
+    } = request;
+    let version = non_empty(model_version);
+    let raw = !raw_input_contents.is_empty();
+    let target = Target::named(&model_name, version.as_deref());
+    let (inference, ()) = pipeline::run(state, target, |_: &ServedModel| {
+        let parameters = Some(convert::json_parameters(&parameters));
+        let inputs = convert::decode_inputs(inputs, raw_input_contents)?;
+        let request = pipeline::Request {
+            id: non_empty(id),
+            parameters: RequestParameters::from_v2(parameters),
+            inputs: Inputs::Tagged(inputs),
+        };
+        Ok((request, ()))
+    })
+    .await?;
+    let content_type = inference.content_type();
+    let Inference { model, id, outputs } = inference;
     let (outputs, raw_output_contents) = convert::encode_outputs(outputs, raw)?;
     Ok(ModelInferResponse {
-        model_name: served.name.clone(),
-        model_version: served.version.clone().unwrap_or_default(),
-        id: response_id(non_empty(request.id)),
-        parameters: convert::content_type_parameters(served.model.output_style.content_type()),
+        model_name: model.name.clone(),
+        model_version: model.version.clone().unwrap_or_default(),
+        id,
+        parameters: convert::content_type_parameters(content_type),
         outputs,
         raw_output_contents,
     })

@@ -16,7 +16,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use super::settings::{ModelSettingsFile, MODEL_SETTINGS_FILE};
-use crate::metadata::MetadataOverrides;
+use crate::codec::metadata::MetadataOverrides;
 
 /// How deep the walk goes (it follows symbolic links, so this also stops link loops).
 const MAX_DEPTH: usize = 16;

@@ -17,8 +17,9 @@ use ironflow_loader::SourceOptions;
 use serde::Serialize;
 
 use super::discovery::{self, ModelSpec};
+use crate::batching::ModelServingSettings;
 use crate::error::ServeError;
-use crate::state::{ModelServingSettings, ServedModel};
+use crate::served::ServedModel;
 
 /// A model's state, as MLServer's repository index reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::codec::content_type::ContentType;
-use crate::metadata::{MetadataOverrides, MetadataTensor};
+use crate::codec::metadata::{MetadataOverrides, MetadataTensor};
 
 /// The server settings file at the repository root.
 pub const SETTINGS_FILE: &str = "settings.json";

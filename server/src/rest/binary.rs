@@ -1,45 +1,38 @@
 //! The HTTP framing of the binary tensor data extension (Triton `extension_binary_data.md`,
-//! COMPAT.md §3.3):
+//! docs/compat.md §3.3):
 //!
 //! - with `Inference-Header-Content-Length: <n>`, the body is `n` bytes of JSON header followed by
 //!   the binary data of the inputs that set `parameters.binary_data_size`;
 //! - with `Inference-Header-Content-Length: 0`, the whole body is the data of the model's single
 //!   input, with batch size 1 (datatype and shape from the model's metadata);
-//! - a response with binary outputs is `application/octet-stream`: the JSON, then the outputs'
-//!   binary data, with `Inference-Header-Content-Length` giving the JSON's length.
 //!
 //! Without the header the body is plain JSON. Gzip request bodies are inflated before this runs.
+//! The response side of the extension is `rest/response.rs`.
 
-use axum::body::{Body, Bytes};
-use axum::http::header::{CONTENT_TYPE, VARY};
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::response::Response;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderName};
 use serde_json::Value;
 
 use super::body::RawBody;
-use super::cloudevents::CloudEvents;
 use crate::codec::binary::BINARY_DATA_SIZE;
-use crate::codec::{BinaryError, InferRequest, InferResponse, Parameters, RequestInput};
+use crate::codec::metadata::ModelMetadata;
+use crate::codec::{BinaryError, InferRequest, Parameters, RequestInput};
 use crate::error::ServeError;
-use crate::metadata::ModelMetadata;
-use crate::state::AppState;
 
 /// The header giving the length of the JSON part of a binary request or response.
 pub const HEADER_LENGTH: HeaderName = HeaderName::from_static("inference-header-content-length");
 
-/// Reads, decodes and runs one REST inference request, JSON or binary.
-pub async fn infer(
-    state: &AppState,
-    name: &str,
-    version: Option<&str>,
+/// Splits a request body into its JSON header, parsed, and the binary data of its inputs (empty
+/// for a plain JSON body). A raw binary request (`Inference-Header-Content-Length: 0`) becomes a
+/// request for the model's single input, from its `metadata`.
+pub fn split(
+    metadata: &ModelMetadata,
     headers: &HeaderMap,
-    body: RawBody,
-) -> Result<InferResponse, ServeError> {
-    let served = state.model(name, version)?;
-    let RawBody(bytes) = body;
-    let (request, binary) = match header_length(headers)? {
+    bytes: Bytes,
+) -> Result<(InferRequest, Bytes), ServeError> {
+    Ok(match header_length(headers)? {
         None => (RawBody(bytes).parse_request()?, Bytes::new()),
-        Some(0) => raw_request(&served.metadata, bytes)?,
+        Some(0) => raw_request(metadata, bytes)?,
         Some(n) => {
             if n > bytes.len() {
                 return Err(BinaryError::HeaderBeyondBody {
@@ -51,8 +44,7 @@ pub async fn infer(
             let header = RawBody(bytes.slice(..n)).parse_request()?;
             (header, bytes.slice(n..))
         }
-    };
-    crate::infer::infer(state, served, request, &binary).await
+    })
 }
 
 fn header_length(headers: &HeaderMap) -> Result<Option<usize>, BinaryError> {
@@ -117,27 +109,6 @@ fn raw_request(metadata: &ModelMetadata, body: Bytes) -> Result<(InferRequest, B
     Ok((request, data))
 }
 
-/// A guess at a JSON response's size, so it is written without regrowing its buffer: a fixed
-/// part, then per output its name and up to 24 bytes per element (capped at 64 MiB).
-fn json_capacity(response: &InferResponse) -> usize {
-    let outputs: usize = response
-        .outputs
-        .iter()
-        .map(|o| {
-            let elements = o.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-            let data = if o.data.is_some() {
-                elements.unwrap_or(0)
-            } else {
-                0
-            };
-            128 + o.name.len() + data.saturating_mul(24)
-        })
-        .fold(0usize, usize::saturating_add);
-    (192 + response.model_name.len() + response.id.len())
-        .saturating_add(outputs)
-        .min(64 << 20)
-}
-
 /// The metadata shape with the batch set to 1 and at most one other `-1` deduced from the size.
 fn raw_shape(
     name: &str,
@@ -172,52 +143,6 @@ fn raw_shape(
         _ => Err(mismatch()),
     }
 }
-
-/// The response: JSON, or the JSON followed by the binary outputs' data, with the CloudEvents
-/// headers of `cloudevents`, then `Vary: accept-encoding` when `vary` is set and the router's
-/// compression layer would add it (`fast::vary`: its default predicate passes both content
-/// types, so only its size rule, 32 bytes or more, is left to check).
-pub fn respond(
-    mut response: InferResponse,
-    cloudevents: &CloudEvents,
-    vary: bool,
-) -> Result<Response, ServeError> {
-    let (body, headers) = match response.binary.take() {
-        None => {
-            let mut json = Vec::with_capacity(json_capacity(&response));
-            crate::codec::write_response(&mut json, &response)
-                .map_err(|e| ServeError::Internal(e.to_string()))?;
-            let vary = vary && json.len() >= VARY_MIN_SIZE;
-            let headers = cloudevents.json_headers(&response.model_name, &response.id, vary);
-            (json, headers)
-        }
-        Some(binary) => {
-            // Content type, binary length, nine CloudEvents headers, `Vary`.
-            let mut headers = HeaderMap::with_capacity(12);
-            let mut body = Vec::with_capacity(json_capacity(&response) + binary.len());
-            crate::codec::write_response(&mut body, &response)
-                .map_err(|e| ServeError::Internal(e.to_string()))?;
-            let length = body.len();
-            body.extend_from_slice(&binary);
-            headers.insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            );
-            headers.insert(HEADER_LENGTH, HeaderValue::from(length));
-            cloudevents.insert(&mut headers, &response.model_name, &response.id);
-            if vary && body.len() >= VARY_MIN_SIZE {
-                headers.append(VARY, HeaderValue::from_static("accept-encoding"));
-            }
-            (body, headers)
-        }
-    };
-    let mut answer = Response::new(Body::from(body));
-    *answer.headers_mut() = headers;
-    Ok(answer)
-}
-
-/// The smallest body tower-http's `DefaultPredicate` compresses (`SizeAbove`'s default).
-const VARY_MIN_SIZE: usize = 32;
 
 #[cfg(test)]
 mod tests {

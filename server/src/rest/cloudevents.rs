@@ -1,25 +1,15 @@
 //! CloudEvents headers on v2 REST inference responses, as MLServer sets them
-//! (`mlserver/cloudevents.py`, COMPAT.md §1.3), and the model inference metrics
-//! (`model_infer_request_*`, COMPAT.md §1.8) counted around the same handlers.
+//! (`mlserver/cloudevents.py`, docs/compat.md §1.3). A leaf: the values are built once per server and
+//! the REST inference adapter (`rest/infer.rs`) adds them to each response.
 //!
 //! The server name (`Ce-Source`, `Ce-Inferenceservicename`) is `settings.json`'s `server_name`
 //! (or `MLSERVER_SERVER_NAME`), default `mlserver` as MLServer's; the namespace is `POD_NAMESPACE`, else the service account's
 //! namespace file Kubernetes mounts, else none.
 
 use std::sync::{LazyLock, Mutex};
-use std::time::Instant;
 
-use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_TYPE, VARY};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::response::Response;
-
-use super::binary;
-use super::body::RawBody;
-use crate::codec::InferResponse;
-use crate::error::ServeError;
-use crate::metrics;
-use crate::state::AppState;
 
 /// Where Kubernetes mounts the pod's namespace.
 const NAMESPACE_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
@@ -38,7 +28,7 @@ static NAMESPACE: LazyLock<Option<String>> = LazyLock::new(|| {
 const TEMPLATE_LIMIT: usize = 256;
 
 /// The CloudEvents header values every inference response of one server shares, built once
-/// from its name ([`AppState::cloudevents_name`]) and the pod's namespace.
+/// from its name (`AppState::cloudevents_name`) and the pod's namespace.
 #[derive(Debug)]
 pub struct CloudEvents {
     /// `ce-source`: `io.seldon.serving.deployment.<server>[.<namespace>]`.
@@ -184,44 +174,6 @@ const ENDPOINT: HeaderName = HeaderName::from_static("ce-endpoint");
 const ID: HeaderName = HeaderName::from_static("ce-id");
 const REQUESTID: HeaderName = HeaderName::from_static("ce-requestid");
 const NAMESPACE_HEADER: HeaderName = HeaderName::from_static("ce-namespace");
-
-/// Counts an inference's metrics and answers it with the CloudEvents headers, and with
-/// `Vary: accept-encoding` when `vary` is set (see [`binary::respond`]).
-pub(super) fn answer(
-    state: &AppState,
-    name: &str,
-    version: Option<&str>,
-    started: Instant,
-    result: Result<InferResponse, ServeError>,
-    vary: bool,
-) -> Result<Response, ServeError> {
-    metrics::record_infer(name, version, result.is_ok(), started.elapsed());
-    binary::respond(result?, &state.cloudevents, vary)
-}
-
-/// `POST /v2/models/{name}/infer`, with CloudEvents headers and inference metrics.
-pub async fn infer(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    request_headers: HeaderMap,
-    body: RawBody,
-) -> Result<Response, ServeError> {
-    let started = Instant::now();
-    let result = binary::infer(&state, &name, None, &request_headers, body).await;
-    answer(&state, &name, None, started, result, false)
-}
-
-/// `POST /v2/models/{name}/versions/{version}/infer`, with CloudEvents headers and metrics.
-pub async fn version_infer(
-    State(state): State<AppState>,
-    Path((name, version)): Path<(String, String)>,
-    request_headers: HeaderMap,
-    body: RawBody,
-) -> Result<Response, ServeError> {
-    let started = Instant::now();
-    let result = binary::infer(&state, &name, Some(&version), &request_headers, body).await;
-    answer(&state, &name, Some(&version), started, result, false)
-}
 
 #[cfg(test)]
 mod tests {

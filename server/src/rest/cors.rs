@@ -1,5 +1,5 @@
 //! CORS from `settings.json`'s `cors_settings`, with the meaning Starlette's `CORSMiddleware`
-//! gives them in MLServer (COMPAT.md §1.1, §1.4): `"*"` allows any origin, method or header
+//! gives them in MLServer (docs/compat.md §1.1, §1.4): `"*"` allows any origin, method or header
 //! (with credentials allowed, the request's own origin, method and headers are echoed, as
 //! browsers refuse a wildcard then); `allow_origin_regex` must match the whole origin; the
 //! CORS-safelisted headers are always allowed.

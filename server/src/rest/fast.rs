@@ -1,49 +1,56 @@
 //! The front service of the REST API: `POST /v2/models/{name}[/versions/{version}]/infer`, the
 //! one hot path, is matched by hand and served without the router, its per-route layers and the
-//! request's header map clone; every other request (and any inference request the fast path
-//! would not answer exactly as the router does) goes to the [`axum::Router`].
+//! request's header map clone; every other request goes to the [`axum::Router`].
 //!
-//! The fast path answers only when none of the router's outer layers would act: no CORS, no
-//! tracing layer, no root path, no `Content-Encoding` (gzip request bodies), and a
-//! `Content-Length` within the body limit. It counts the
-//! request into the same `rest_server_*` series under the same route template as
-//! [`crate::metrics::RestMetrics`] does, and answers with the same handler code
-//! ([`super::cloudevents::answer`]), so status, body and headers are the router's. When gzip is
-//! on, a client that sent `Accept-Encoding` gets the answer through the router's own compression
-//! layer; others get the `Vary` header that layer adds.
+//! This file is the one place that decides what the fast path takes, with one set of rules:
+//!
+//! - per server ([`FastPath::rules`]): off when a router layer it does not reproduce would act on
+//!   every request: CORS (`cors_settings`), a `root_path` (nested routes, whose metrics label is
+//!   the prefixed template), or the per-request trace layer (DEBUG logging of `tower_http`). Which
+//!   rule turned it off is logged once at start-up ([`FastPath::log`]);
+//! - per request ([`FastPath::takes`]): `POST` to exactly one of the two infer routes with plain
+//!   segments, no `Content-Encoding` (gzip bodies go through the router's decompression layer),
+//!   and a `Content-Length` within the body limit (chunked or oversized bodies get the router's
+//!   413).
+//!
+//! What it reproduces it takes from where the router takes it: the route templates and
+//! compression rules from `rest/layers.rs`, the `rest_server_*` series from
+//! [`crate::metrics::RestSeries`], the answer from [`super::infer::serve`] (the router's handler).
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
-use std::time::Instant;
 
-use axum::body::Body;
 use axum::extract::Request;
-use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, VARY};
+use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH};
 use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use tower::{Layer, ServiceExt};
-use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 
-use super::body::RawBody;
+use super::layers::{self, INFER, VERSION_INFER};
 use crate::error::ServeError;
 use crate::metrics::RestSeries;
 use crate::state::AppState;
-
-/// The route template of `POST /v2/models/{name}/infer`, as the router names it.
-const INFER: &str = "/v2/models/{name}/infer";
-/// The route template of `POST /v2/models/{name}/versions/{version}/infer`.
-const VERSION_INFER: &str = "/v2/models/{name}/versions/{version}/infer";
 
 /// The REST API as one service: the inference fast path in front of `router`.
 #[derive(Clone)]
 pub struct RestService {
     router: Router,
-    /// `None` when the fast path is off (a layer of the router would act on every request).
+    /// `None` when the fast path is off (see [`FastPath::rules`]).
     fast: Option<Arc<FastPath>>,
+}
+
+/// Why the fast path is off for a server: a router layer it does not reproduce is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FastPathOff {
+    /// `cors_settings`: the CORS layer answers preflights and adds headers.
+    Cors,
+    /// `root_path`: the routes are nested under a prefix as well.
+    RootPath,
+    /// DEBUG logging of `tower_http`: the trace layer logs each request.
+    Tracing,
 }
 
 struct FastPath {
@@ -56,20 +63,26 @@ struct FastPath {
 }
 
 impl RestService {
-    /// Wraps the REST `router` built from `state`; `fast` is false when the router applies a
-    /// layer the fast path does not reproduce (CORS, root path, request tracing).
-    pub(super) fn new(router: Router, state: AppState, fast: bool) -> Self {
-        let gzip = state.server.gzip_enabled;
-        Self {
-            router,
-            fast: fast.then(|| {
-                Arc::new(FastPath {
-                    state,
-                    gzip,
-                    series: Default::default(),
-                })
-            }),
-        }
+    /// Wraps the REST `router` built from `state`, with the fast path in front when
+    /// [`FastPath::rules`] allow it.
+    pub(super) fn new(router: Router, state: AppState) -> Self {
+        let fast = match FastPath::rules(&state) {
+            Ok(()) => Some(Arc::new(FastPath {
+                gzip: state.server.gzip_enabled,
+                state,
+                series: Default::default(),
+            })),
+            Err(off) => {
+                FastPath::log(off);
+                None
+            }
+        };
+        Self { router, fast }
+    }
+
+    /// Whether inference requests may take the fast path (for tests and diagnostics).
+    pub fn fast_path(&self) -> bool {
+        self.fast.is_some()
     }
 }
 
@@ -92,9 +105,34 @@ fn infer_route(path: &str) -> Option<(&str, Option<&str>)> {
 }
 
 impl FastPath {
+    /// Whether a server with `state`'s settings may have the fast path, or which rule turns it off.
+    pub fn rules(state: &AppState) -> Result<(), FastPathOff> {
+        if state.server.cors.is_some() {
+            Err(FastPathOff::Cors)
+        } else if state.server.root_path.is_some() {
+            Err(FastPathOff::RootPath)
+        } else if layers::tracing_layer() {
+            Err(FastPathOff::Tracing)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Says once, at start-up, why inference requests go through the router only.
+    fn log(off: FastPathOff) {
+        let why = match off {
+            FastPathOff::Cors => "cors_settings are set",
+            FastPathOff::RootPath => "root_path is set",
+            FastPathOff::Tracing => "tower_http request tracing (DEBUG) is on",
+        };
+        tracing::info!(
+            "REST inference fast path off: {why}; every request goes through the router"
+        );
+    }
+
     /// Whether the fast path answers `request` exactly as the router would.
     fn takes(&self, request: &Request) -> bool {
-        if request.method() != Method::POST {
+        if request.method() != Method::POST || infer_route(request.uri().path()).is_none() {
             return false;
         }
         let headers = request.headers();
@@ -110,8 +148,8 @@ impl FastPath {
     }
 }
 
-/// Serves one inference request as the router's `cloudevents::infer` handler under
-/// `RestMetricsLayer` does.
+/// Serves one inference request as the router's `infer::infer` handler under
+/// `RestMetricsLayer` (and the compression layer, when on) does.
 async fn infer(fast: Arc<FastPath>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Some((name, version)) = infer_route(parts.uri.path()) else {
@@ -144,10 +182,7 @@ async fn infer(fast: Arc<FastPath>, request: Request) -> Response {
             "Failed to buffer the body: {e}"
         ))),
         Ok(bytes) => {
-            let started = Instant::now();
-            let result =
-                super::binary::infer(state, name, version, &parts.headers, RawBody(bytes)).await;
-            super::cloudevents::answer(state, name, version, started, result, add_vary)
+            super::infer::serve(state, name, version, &parts.headers, bytes, add_vary).await
         }
     };
     let mut response = match answered {
@@ -156,60 +191,16 @@ async fn infer(fast: Arc<FastPath>, request: Request) -> Response {
         Err(e) => {
             let mut response = e.into_response();
             if add_vary {
-                vary(&mut response);
+                layers::vary(&mut response);
             }
             response
         }
     };
     if let Some(accept) = accept.filter(|a| !a.is_empty()) {
-        response = compress(accept, response).await;
+        response = layers::compress(accept, response).await;
     }
     metrics.finish(response.status());
     response
-}
-
-/// Runs `response` through the router's compression layer for a client whose `Accept-Encoding`
-/// values are `accept`, so it is gzipped (or not) and given `Vary` exactly as the router would.
-async fn compress(accept: Vec<HeaderValue>, response: Response) -> Response {
-    let mut request = Request::new(Body::empty());
-    for value in accept {
-        request.headers_mut().append(ACCEPT_ENCODING, value);
-    }
-    let mut response = Some(response);
-    let answer = tower::service_fn(move |_: Request| {
-        std::future::ready(Ok::<_, Infallible>(response.take().unwrap_or_default()))
-    });
-    match super::compression_layer()
-        .layer(answer)
-        .oneshot(request)
-        .await
-    {
-        Ok(response) => response.map(Body::new),
-        Err(never) => match never {},
-    }
-}
-
-/// Adds `Vary: accept-encoding` where the router's `CompressionLayer` does: to every response
-/// it could compress (its default predicate), whether or not this client accepts gzip.
-fn vary(response: &mut Response) {
-    let headers = response.headers();
-    if headers.contains_key(CONTENT_ENCODING)
-        || headers.contains_key(CONTENT_RANGE)
-        || !DefaultPredicate::new().should_compress(response)
-    {
-        return;
-    }
-    let listed = response.headers().get_all(VARY).iter().any(|value| {
-        value
-            .as_bytes()
-            .windows(ACCEPT_ENCODING.as_str().len())
-            .any(|w| w.eq_ignore_ascii_case(ACCEPT_ENCODING.as_str().as_bytes()))
-    });
-    if !listed {
-        response
-            .headers_mut()
-            .append(VARY, HeaderValue::from_static("accept-encoding"));
-    }
 }
 
 impl tower::Service<Request> for RestService {
@@ -224,7 +215,7 @@ impl tower::Service<Request> for RestService {
 
     fn call(&mut self, request: Request) -> Self::Future {
         if let Some(fast) = &self.fast {
-            if infer_route(request.uri().path()).is_some() && fast.takes(&request) {
+            if fast.takes(&request) {
                 let fast = fast.clone();
                 return Box::pin(async move { Ok(infer(fast, request).await) });
             }
@@ -300,8 +291,9 @@ mod tests {
     /// without `Accept-Encoding`, and the headers `vary` gives.
     #[tokio::test]
     async fn respond_adds_vary_as_the_compression_layer_does() {
-        use crate::rest::binary::respond;
         use crate::rest::cloudevents::CloudEvents;
+        use crate::rest::layers::{compress, vary};
+        use crate::rest::response::respond;
         let events = CloudEvents::new("mlserver");
         let pairs = |r: &Response| {
             r.headers()
@@ -309,7 +301,9 @@ mod tests {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect::<Vec<_>>()
         };
-        for binary in [None, Some(vec![1, 0, 0, 0, 0, 0, 0, 0])] {
+        // Bodies below and above the compression threshold (MLServer's 500 bytes).
+        for binary in [None, Some(vec![1, 0, 0, 0, 0, 0, 0, 0]), Some(vec![7; 600])] {
+            let large = binary.as_ref().is_some_and(|b| b.len() >= 500);
             let fast = respond(response(binary.clone()), &events, true).expect("respond");
             let plain = respond(response(binary.clone()), &events, false).expect("respond");
             let mut by_vary = respond(response(binary), &events, false).expect("respond");
@@ -317,7 +311,7 @@ mod tests {
             let layered = compress(Vec::new(), plain).await;
             assert_eq!(pairs(&fast), pairs(&layered));
             assert_eq!(pairs(&fast), pairs(&by_vary));
-            assert!(fast.headers().contains_key(VARY));
+            assert_eq!(fast.headers().contains_key(axum::http::header::VARY), large);
         }
     }
 }

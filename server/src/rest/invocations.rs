@@ -1,5 +1,5 @@
 //! MLflow's scoring server endpoints, which MLServer's MLflow runtime also serves on the HTTP
-//! port (COMPAT.md §1.7, §4.1): `POST /invocations`, `GET /ping`, `GET /health`, `GET /version`.
+//! port (docs/compat.md §1.7, §4.1): `POST /invocations`, `GET /ping`, `GET /health`, `GET /version`.
 //!
 //! `/invocations` scores the (single) served model and answers `{"predictions": ...}`: one
 //! output as a list (nested to the output's rank), a dict of outputs (ONNX) as
@@ -14,31 +14,40 @@ use ironflow_loader::{NamedTensor, OutputStyle};
 use serde_json::{Map, Value};
 
 use super::body::RawBody;
-use super::mlflow_input::{body_format, parse_csv, parse_json_with_params, BodyFormat};
 use crate::codec::encode_output;
+use crate::codec::mlflow_input::{body_format, parse_csv, parse_json_with_params, BodyFormat};
 use crate::error::ServeError;
-use crate::state::{AppState, ServedModel};
+use crate::pipeline::{self, Inputs, Request, RequestParameters, Target};
+use crate::served::ServedModel;
+use crate::state::AppState;
 
 /// `POST /invocations`.
 pub async fn invocations(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: RawBody,
+    RawBody(body): RawBody,
 ) -> Result<Json<Value>, ServeError> {
-    let served = scored_model(&state)?;
     let content_type = headers
         .get(CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let schema = served.model.input_schema();
-    let (inputs, params) = match body_format(content_type.as_deref())? {
-        BodyFormat::Json => parse_json_with_params(&body.0, schema)?,
-        BodyFormat::Csv => (parse_csv(&body.0, schema)?, Map::new()),
-    };
+    let (inference, ()) = pipeline::run(&state, Target::Only, |served: &ServedModel| {
+        let schema = served.model.input_schema();
+        let (inputs, params) = match body_format(content_type.as_deref())? {
+            BodyFormat::Json => parse_json_with_params(&body, schema)?,
+            BodyFormat::Csv => (parse_csv(&body, schema)?, Map::new()),
+        };
+        // MLflow's scoring server checks `params` against the signature's params schema.
+        let request = Request {
+            id: None,
+            parameters: RequestParameters::mlflow(params),
+            inputs: Inputs::Tensors(inputs),
+        };
+        Ok((request, ()))
+    })
+    .await?;
     drop(body);
-    // MLflow's scoring server checks `params` against the signature's params schema.
-    crate::codec::params::enforce_params(served.model.params_schema(), params)?;
-    let outputs = crate::infer::predict(&state, &served, inputs).await?;
-    Ok(Json(predictions(outputs, served.model.output_style)?))
+    let style = inference.output_style();
+    Ok(Json(predictions(inference.outputs, style)?))
 }
 
 /// `GET /ping` and `GET /health`: the JSON string `"\n"`, as MLflow and MLServer answer.
@@ -59,13 +68,12 @@ pub async fn version(State(state): State<AppState>) -> Result<Json<String>, Serv
     ))
 }
 
-/// The model `/invocations` scores: the one served (these endpoints name no model).
+/// The model `/version` reports: the one served (these endpoints name no model).
 fn scored_model(state: &AppState) -> Result<std::sync::Arc<ServedModel>, ServeError> {
-    let mut models = state.models();
-    let first = models
+    state
+        .models()
         .next()
-        .ok_or_else(|| ServeError::ModelNotFound("(none)".into()))?;
-    Ok(first.clone())
+        .ok_or_else(|| ServeError::ModelNotFound("(none)".into()))
 }
 
 /// `{"predictions": ...}` from the model's outputs.

@@ -6,18 +6,19 @@ pub mod cloudevents;
 mod cors;
 mod fast;
 mod health;
+pub mod infer;
 mod invocations;
-pub mod mlflow_input;
+pub mod layers;
 mod models;
 mod openapi;
 pub mod repository;
+mod response;
 mod stream;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
 use axum::routing::{get, post};
 use axum::Router;
-use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -25,24 +26,12 @@ use tracing::Level;
 use crate::error::ServeError;
 use crate::state::AppState;
 
-pub use fast::RestService;
+pub use fast::{FastPathOff, RestService};
+use layers::{compression_layer, tracing_layer, INFER, VERSION_INFER};
 
 /// The REST API as served: the inference fast path ([`RestService`]) in front of [`router`].
 pub fn service(state: AppState) -> RestService {
-    // The fast path reproduces neither CORS, nor the root path's nesting, nor the trace layer.
-    let fast = state.server.cors.is_none() && state.server.root_path.is_none() && !tracing_layer();
-    RestService::new(router(state.clone()), state, fast)
-}
-
-/// The response compression of `gzip_enabled`, shared by the router and the fast path so both
-/// compress (and add `Vary`) alike.
-fn compression_layer() -> CompressionLayer {
-    CompressionLayer::new().gzip(true)
-}
-
-/// Whether the per-request trace layer is on (DEBUG logging of `tower_http`).
-fn tracing_layer() -> bool {
-    tracing::enabled!(target: "tower_http::trace::on_response", Level::DEBUG)
+    RestService::new(router(state.clone()), state)
 }
 
 /// Builds the REST router, with `settings.json`'s `root_path` (the API also answers under that
@@ -92,7 +81,7 @@ fn routes() -> Router<AppState> {
         .route("/v2/health/ready", get(health::ready))
         .route("/v2/models/{name}", get(models::metadata))
         .route("/v2/models/{name}/ready", get(health::model_ready))
-        .route("/v2/models/{name}/infer", post(cloudevents::infer))
+        .route(INFER, post(infer::infer))
         .route(
             "/v2/models/{name}/versions/{version}",
             get(models::version_metadata),
@@ -101,14 +90,11 @@ fn routes() -> Router<AppState> {
             "/v2/models/{name}/versions/{version}/ready",
             get(health::model_version_ready),
         )
-        .route(
-            "/v2/models/{name}/versions/{version}/infer",
-            post(cloudevents::version_infer),
-        )
-        .route("/v2/models/{name}/generate", post(cloudevents::infer))
+        .route(VERSION_INFER, post(infer::version_infer))
+        .route("/v2/models/{name}/generate", post(infer::infer))
         .route(
             "/v2/models/{name}/versions/{version}/generate",
-            post(cloudevents::version_infer),
+            post(infer::version_infer),
         )
         .route("/v2/models/{name}/infer_stream", post(stream::infer_stream))
         .route(

@@ -3,8 +3,8 @@
 use axum::extract::{Path, State};
 use axum::Json;
 
+use crate::codec::metadata::ModelMetadata;
 use crate::error::ServeError;
-use crate::metadata::ModelMetadata;
 use crate::state::AppState;
 
 /// `GET /v2/models/{name}`.

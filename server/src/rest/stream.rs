@@ -1,20 +1,17 @@
 //! `POST /v2/models/{name}[/versions/{v}]/infer_stream` and `/generate_stream`: MLServer's
-//! Server-Sent Events form of inference (COMPAT.md §1.1). ironflow's models answer a request
+//! Server-Sent Events form of inference (docs/compat.md §1.1). ironflow's models answer a request
 //! with one response, so the stream carries one event, `data: <response JSON>\n\n`, then ends.
 //! Errors found before the stream starts are ordinary `{"error": ...}` answers.
-
-use std::time::Instant;
 
 use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
-use super::binary;
 use super::body::RawBody;
+use super::infer::infer_response;
 use crate::codec::{BinaryError, InferResponse};
 use crate::error::ServeError;
-use crate::metrics;
 use crate::state::AppState;
 
 /// `POST /v2/models/{name}/infer_stream` (and `/generate_stream`).
@@ -44,10 +41,8 @@ async fn stream(
     headers: &HeaderMap,
     body: RawBody,
 ) -> Result<Response, ServeError> {
-    let started = Instant::now();
-    let result = binary::infer(state, name, version, headers, body).await;
-    metrics::record_infer(name, version, result.is_ok(), started.elapsed());
-    let response = result?;
+    let RawBody(body) = body;
+    let response = infer_response(state, name, version, headers, body).await?;
     if response.binary.is_some() {
         return Err(BinaryError::StreamedBinary.into());
     }

@@ -1,4 +1,4 @@
-//! The binary tensor data extension on REST (COMPAT.md §3.3): binary inputs and outputs give the
+//! The binary tensor data extension on REST (docs/compat.md §3.3): binary inputs and outputs give the
 //! same values as the JSON request, raw binary requests, gzip, framing errors, and the
 //! `binary_tensor_data` extension in `GET /v2`.
 

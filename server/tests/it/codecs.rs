@@ -1,4 +1,4 @@
-//! Request content types (COMPAT.md §1.6), MLflow params (§1.7, §4.4) and MLflow's schema
+//! Request content types (docs/compat.md §1.6), MLflow params (§1.7, §4.4) and MLflow's schema
 //! enforcement (§4.3, §4.4) at the HTTP and gRPC level, on real models: corpus cases and
 //! `examples/enforcement/float-int-params` (whose `generate.py` checked each rule against mlflow).
 

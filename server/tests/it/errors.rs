@@ -177,3 +177,19 @@ async fn concurrent_requests_share_one_plan() {
         }
     }
 }
+
+/// A single-input ONNX model given one input under a name it does not take answers that the
+/// input is unknown (naming what it takes), not about shapes (issue 16).
+#[tokio::test]
+async fn a_single_input_model_names_an_unknown_input() {
+    let dir = crate::harness::example("iris-logreg-onnx");
+    let s = TestServer::start(&dir.join("model"), "iris").await;
+    let body = json!({"inputs": [
+        {"name": "nope", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}
+    ]});
+    let (status, text) = s.post("/v2/models/iris/infer", body.to_string()).await;
+    let (status, message) = error_of(status, &text);
+    assert_eq!(status, 400, "{message}");
+    assert!(message.contains("unknown input \"nope\""), "{message}");
+    assert!(message.contains("float_input"), "{message}");
+}

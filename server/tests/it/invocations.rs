@@ -280,7 +280,9 @@ async fn gzip_requests_and_responses() {
         a.max_body_bytes = 1024 * 1024;
     })
     .await;
-    let request = read_json(&corpus(LOGREG).join("request.json"));
+    let mut request = read_json(&corpus(LOGREG).join("request.json"));
+    // A long id (echoed in the answer) makes the answer big enough to be compressed (>= 500).
+    request["id"] = Value::from("r".repeat(600));
     let (status, headers, bytes) = post_as(
         &server,
         "/v2/models/logreg-gz/infer",
@@ -317,4 +319,48 @@ async fn gzip_requests_and_responses() {
     .await;
     assert_eq!(status, 413, "{}", String::from_utf8_lossy(&bytes));
     assert!(json_of(&bytes)["error"].is_string());
+}
+
+/// MLflow's bare `NaN`, `Infinity` and `-Infinity` tokens are read (MLflow writes them in
+/// `serving_input_example.json` and its scoring server accepts them): the model's own example
+/// (with `NaN` cells) answers as the same body with `null`s, and the infinities as the largest
+/// finite floats do for a tree model (both fall past every threshold).
+#[tokio::test]
+async fn mlflow_nonfinite_tokens_are_read() {
+    let dir = corpus("sk-hgb-classifier-new");
+    let server = TestServer::start(&dir.join("model"), "hgb").await;
+    let example = std::fs::read_to_string(dir.join("model/serving_input_example.json"))
+        .expect("serving_input_example.json");
+    assert!(example.contains("NaN"), "the example has NaN cells");
+    let answer = |body: String| {
+        let server = &server;
+        async move {
+            let (status, _, bytes) =
+                post_as(server, "/invocations", "application/json", body, &[]).await;
+            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+            json_of(&bytes)["predictions"].clone()
+        }
+    };
+    let with_nan = answer(example.clone()).await;
+    let with_null = answer(example.replace("NaN", "null")).await;
+    assert_eq!(with_nan, with_null);
+    let infinite = r#"{"dataframe_split": {"columns": ["f0","f1","f2","f3","f4","f5","f6","f7"],
+        "data": [[Infinity, -Infinity, 0.5, NaN, -Infinity, Infinity, 0.0, 1.0]]}}"#;
+    let finite = infinite
+        .replace("-Infinity", "-1.7976931348623157e308")
+        .replace("Infinity", "1.7976931348623157e308")
+        .replace("NaN", "null");
+    assert_eq!(answer(infinite.to_owned()).await, answer(finite).await);
+    // A token inside a string is a string: a float column rejects it as MLflow's would.
+    let quoted = r#"{"dataframe_split": {"columns": ["f0","f1","f2","f3","f4","f5","f6","f7"],
+        "data": [["not NaN", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]}}"#;
+    let (status, _, _) = post_as(
+        &server,
+        "/invocations",
+        "application/json",
+        quoted.to_owned(),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 400);
 }

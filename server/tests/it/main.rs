@@ -8,6 +8,7 @@ mod conformance;
 mod errors;
 mod grpc;
 mod harness;
+mod imports;
 mod invocations;
 mod manifests;
 mod metrics;

@@ -1,6 +1,6 @@
 //! Prometheus metrics under MLServer's names, on the HTTP port and the metrics port.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::harness::{corpus, read_json, TestServer};
 
@@ -143,4 +143,112 @@ async fn grpc_calls_are_counted_by_method_and_code() {
         "grpc_server_handling_seconds_count{{{}}}",
         labels("ServerLive")
     )));
+}
+
+/// Every transport counts its inferences in the same model metrics (recorded once, in the
+/// pipeline, as MLServer counts in its data plane): the REST fast path, REST through the router
+/// (a gzip body), the event stream, gRPC `ModelInfer` and MLflow's `/invocations` each add one
+/// to `model_infer_request_success_total`, and a bad request of each one to the failures.
+#[tokio::test]
+async fn every_transport_counts_model_inferences() {
+    use std::ffi::OsStr;
+    use std::io::Write;
+
+    use crate::harness::{proto_request, serve_args, GrpcServer};
+
+    let model = "metrics-transports";
+    let dir = corpus("sk-logreg-multiclass-new");
+    let model_dir = dir.join("model");
+    let args = serve_args(&[
+        model_dir.as_os_str(),
+        OsStr::new("--name"),
+        OsStr::new(model),
+    ]);
+    let state = ironflow_server::load_state(&args).await.expect("load");
+    let rest = crate::harness::TestServer::serve(state.clone(), model).await;
+    let grpc = GrpcServer::serve(state, 64 * 1024 * 1024).await;
+    let success =
+        format!("model_infer_request_success_total{{model=\"{model}\",version=\"None\"}}");
+    let failure =
+        format!("model_infer_request_failure_total{{model=\"{model}\",version=\"None\"}}");
+    let counts = || {
+        let text = ironflow_server::metrics::render();
+        (sample(&text, &success), sample(&text, &failure))
+    };
+    let request = read_json(&dir.join("request.json"));
+    let bad =
+        json!({"inputs": [{"name": "nope", "shape": [1], "datatype": "FP64", "data": [1.0]}]});
+    // The same rows as an MLflow `dataframe_split` body.
+    let inputs = request["inputs"].as_array().expect("inputs");
+    let columns: Vec<&Value> = inputs.iter().map(|i| &i["name"]).collect();
+    let rows = inputs[0]["data"].as_array().expect("data").len();
+    let data: Vec<Vec<Value>> = (0..rows)
+        .map(|r| inputs.iter().map(|i| i["data"][r].clone()).collect())
+        .collect();
+    let split = json!({"dataframe_split": {"columns": columns, "data": data}});
+    let gzip = |bytes: &[u8]| {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(bytes).expect("gzip");
+        enc.finish().expect("gzip")
+    };
+    let post = |path: &str, body: Vec<u8>, gzipped: bool| {
+        let mut builder = rest
+            .client
+            .post(format!("{}{path}", rest.base))
+            .header("content-type", "application/json");
+        if gzipped {
+            builder = builder.header("content-encoding", "gzip");
+        }
+        async move {
+            builder
+                .body(body)
+                .send()
+                .await
+                .expect("send")
+                .status()
+                .as_u16()
+        }
+    };
+    let infer = format!("/v2/models/{model}/infer");
+    let stream = format!("/v2/models/{model}/infer_stream");
+    let ok = request.to_string().into_bytes();
+    let no = bad.to_string().into_bytes();
+    let mut client = grpc.client.clone();
+    // Each transport in turn, counting before and after.
+    let check = |what: &str, before: (f64, f64), after: (f64, f64), failed: f64| {
+        assert_eq!(after.0, before.0 + 1.0, "{what}: successes");
+        assert_eq!(after.1, before.1 + failed, "{what}: failures");
+    };
+    for (what, path, gzipped) in [
+        ("REST fast path", infer.as_str(), false),
+        ("REST router", infer.as_str(), true),
+        ("REST stream", stream.as_str(), false),
+    ] {
+        let before = counts();
+        let body = |b: &Vec<u8>| if gzipped { gzip(b) } else { b.clone() };
+        assert_eq!(post(path, body(&ok), gzipped).await, 200, "{what}");
+        assert_eq!(post(path, body(&no), gzipped).await, 400, "{what}");
+        check(what, before, counts(), 1.0);
+    }
+    let before = counts();
+    assert_eq!(
+        post("/invocations", split.to_string().into_bytes(), false).await,
+        200
+    );
+    assert_eq!(
+        post("/invocations", b"{\"inputs\": 1}".to_vec(), false).await,
+        400
+    );
+    check("/invocations", before, counts(), 1.0);
+    let before = counts();
+    let mut good = proto_request(model, &request);
+    good.model_name = model.to_owned();
+    client.model_infer(good.clone()).await.expect("gRPC infer");
+    let mut wrong = good;
+    wrong.inputs.truncate(1);
+    client
+        .model_infer(wrong)
+        .await
+        .expect_err("gRPC missing inputs");
+    check("gRPC ModelInfer", before, counts(), 1.0);
 }

@@ -13,9 +13,23 @@ async fn demo() -> TestServer {
 #[tokio::test]
 async fn health_endpoints_answer_200_with_empty_bodies() {
     let s = demo().await;
-    assert_eq!(s.get("/v2/health/live").await, (200, String::new()));
-    assert_eq!(s.get("/v2/health/ready").await, (200, String::new()));
-    assert_eq!(s.get("/v2/models/iris/ready").await, (200, String::new()));
+    // The Open Inference Protocol's JSON bodies, which KServe's Python SDK reads
+    // (`is_server_live`, `is_server_ready`, `is_model_ready` call `response.json()`).
+    let json = |(status, text): (u16, String)| -> (u16, Value) {
+        (status, serde_json::from_str(&text).expect("a JSON body"))
+    };
+    assert_eq!(
+        json(s.get("/v2/health/live").await),
+        (200, json!({"live": true}))
+    );
+    assert_eq!(
+        json(s.get("/v2/health/ready").await),
+        (200, json!({"ready": true}))
+    );
+    assert_eq!(
+        json(s.get("/v2/models/iris/ready").await),
+        (200, json!({"name": "iris", "ready": true}))
+    );
 }
 
 #[tokio::test]
@@ -129,7 +143,7 @@ async fn nested_data_is_accepted() {
         .filter_map(Value::as_f64)
         .collect();
     let nested: Vec<Vec<f64>> = values.chunks(4).map(<[f64]>::to_vec).collect();
-    // FP32, the signature's dtype: MLflow takes a tensor spec's dtype exactly (COMPAT.md §4.4;
+    // FP32, the signature's dtype: MLflow takes a tensor spec's dtype exactly (docs/compat.md §4.4;
     // FP64 is refused, server/tests/it/codecs.rs).
     let request = json!({"inputs": [{"name": "float_input", "shape": [nested.len(), 4],
                                      "datatype": "FP32", "data": nested}]});

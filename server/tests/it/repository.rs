@@ -99,7 +99,10 @@ async fn index_states_inference_unload_and_load_again() {
     let logreg_expected = corpus("sk-logreg-multiclass-new").join("expected.json");
 
     // The broken model does not hold the server's readiness down; the others serve.
-    assert_eq!(s.get("/v2/health/ready").await, (200, String::new()));
+    assert_eq!(
+        s.get("/v2/health/ready").await,
+        (200, r#"{"ready":true}"#.to_owned())
+    );
     let all = index(&s, "{}").await;
     assert_eq!(all.len(), 3, "{all:?}");
     assert_eq!(
@@ -141,7 +144,10 @@ async fn index_states_inference_unload_and_load_again() {
     assert_eq!(s.get("/v2/models/iris/versions/1/ready").await.0, 200);
 
     // The broken model: known, not ready, with the reason.
-    assert_eq!(s.get("/v2/models/broken/ready").await, (400, String::new()));
+    assert_eq!(
+        s.get("/v2/models/broken/ready").await,
+        (400, r#"{"name":"broken","ready":false}"#.to_owned())
+    );
     let (status, text) = s
         .post("/v2/models/broken/infer", iris_request().to_string())
         .await;
@@ -192,7 +198,10 @@ async fn index_states_inference_unload_and_load_again() {
         s.post("/v2/repository/models/logreg/load", "").await,
         (200, String::new())
     );
-    assert_eq!(s.get("/v2/models/logreg/ready").await, (200, String::new()));
+    assert_eq!(
+        s.get("/v2/models/logreg/ready").await,
+        (200, r#"{"name":"logreg","ready":true}"#.to_owned())
+    );
     infer_ok(&s, "logreg", &logreg_request(), &logreg_expected).await;
     assert_eq!(entry(&index(&s, "{}").await, "logreg")["state"], "READY");
     // Loading a READY model reloads it; it keeps answering.

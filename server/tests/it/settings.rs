@@ -1,5 +1,5 @@
 //! MLServer's `settings.json` and `model-settings.json` fields that ironflow honours (issue 4
-//! part 6, COMPAT.md §1.4, §1.5), each on a running server: the server's name and version in
+//! part 6, docs/compat.md §1.4, §1.5), each on a running server: the server's name and version in
 //! `GET /v2`, gRPC and the CloudEvents headers; `gzip_enabled`; `root_path`; `cors_settings`;
 //! `metrics_endpoint: null` and `metrics_port`; `platform`, `versions`, `inputs`, `outputs` and
 //! `parameters.content_type` of a model; `MLSERVER_MODEL_PLATFORM` / `MLSERVER_MODEL_CONTENT_TYPE`.
@@ -46,6 +46,14 @@ async fn serve(root: &Path) -> TestServer {
 
 fn iris_request() -> Value {
     read_json(&example(IRIS).join("request.json"))
+}
+
+/// The iris request with a 600-byte id, which the answer echoes: an answer big enough
+/// (>= 500 bytes) to be compressed.
+fn big_iris_request() -> Value {
+    let mut request = iris_request();
+    request["id"] = json!("r".repeat(600));
+    request
 }
 
 async fn get_json(server: &TestServer, path: &str) -> Value {
@@ -134,12 +142,19 @@ async fn gzip_enabled_false_leaves_responses_uncompressed() {
             .await
             .expect("metadata");
         assert_eq!(response.status(), 200);
-        assert_eq!(
-            response.headers().get("content-encoding").is_some(),
-            compressed,
-            "{:?}",
-            response.headers()
-        );
+        let encoded = response.headers().get("content-encoding").is_some();
+        let bytes = response.bytes().await.expect("body");
+        let size = if encoded {
+            let mut text = String::new();
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_string(&mut text)
+                .expect("gunzip");
+            text.len()
+        } else {
+            bytes.len()
+        };
+        // MLServer's GZipMiddleware(minimum_size=500): only bodies of 500 bytes or more.
+        assert_eq!(encoded, compressed && size >= 500, "{size} bytes");
         // A gzipped request body is still read.
         let response = server
             .client
@@ -147,7 +162,7 @@ async fn gzip_enabled_false_leaves_responses_uncompressed() {
             .header("content-type", "application/json")
             .header("content-encoding", "gzip")
             .header("accept-encoding", "gzip")
-            .body(gzip(iris_request().to_string().as_bytes()))
+            .body(gzip(big_iris_request().to_string().as_bytes()))
             .send()
             .await
             .expect("infer");
@@ -168,7 +183,7 @@ async fn gzip_enabled_false_leaves_responses_uncompressed() {
             .post(format!("{}/v2/models/iris/infer", server.base))
             .header("content-type", "application/json")
             .header("accept-encoding", "gzip, deflate")
-            .body(iris_request().to_string())
+            .body(big_iris_request().to_string())
             .send()
             .await
             .expect("infer");
@@ -192,6 +207,44 @@ async fn gzip_enabled_false_leaves_responses_uncompressed() {
     for dir in [on, off] {
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
+}
+
+/// Bodies under 500 bytes go out plain even to a client accepting gzip (MLServer's
+/// `GZipMiddleware(minimum_size=500)`; tritonclient's aio client reads error bodies without
+/// inflating them): error bodies, on the fast path and through the router.
+#[tokio::test]
+async fn small_bodies_are_not_compressed() {
+    let root = repository("gzip-small", json!({}), json!({}));
+    let server = serve(&root).await;
+    let send = |path: &str, body: String| {
+        server
+            .client
+            .post(format!("{}{path}", server.base))
+            .header("content-type", "application/json")
+            .header("accept-encoding", "gzip")
+            .body(body)
+            .send()
+    };
+    let bad_input =
+        json!({"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [1.0]}]});
+    for (path, body, status) in [
+        ("/v2/models/iris/infer", bad_input.to_string(), 400),
+        ("/v2/models/nope/infer", iris_request().to_string(), 404),
+        ("/v2/models/iris/infer", "{".to_owned(), 400),
+        ("/invocations", "[".to_owned(), 400),
+    ] {
+        let response = send(path, body).await.expect("send");
+        assert_eq!(response.status(), status, "{path}");
+        assert!(
+            response.headers().get("content-encoding").is_none(),
+            "{path}: {:?}",
+            response.headers()
+        );
+        let bytes = response.bytes().await.expect("body");
+        assert!(bytes.len() < 500, "{path}");
+        let _: Value = serde_json::from_slice(&bytes).expect("plain JSON");
+    }
+    std::fs::remove_dir_all(root).expect("cleanup");
 }
 
 #[tokio::test]

@@ -51,7 +51,7 @@ pub struct Binder {
     /// The signature's named columns, in order, with whether each is required.
     columns: Option<Vec<(String, bool)>>,
     /// Per graph input, the datatype its tensor spec declares: MLflow's `_enforce_tensor_spec`
-    /// takes only that exact dtype (COMPAT.md §4.4), before the ONNX wrapper casts anything.
+    /// takes only that exact dtype (docs/compat.md §4.4), before the ONNX wrapper casts anything.
     exact: Vec<Option<DataType>>,
 }
 
@@ -109,6 +109,15 @@ impl Binder {
     pub fn bind(&self, request: Vec<NamedTensor>) -> Result<Vec<Tensor>, PredictError> {
         let by_name = request.iter().all(|t| self.position(&t.name).is_some());
         if self.inputs.len() == 1 && (!by_name || request.len() > 1) {
+            // A lone tensor under an unknown name that is no column (`[n]` or `[n, 1]`) cannot
+            // be a column to stack: name it, rather than answer about shapes.
+            if let [only] = request.as_slice() {
+                if self.position(&only.name).is_none()
+                    && !matches!(only.tensor.shape(), [_] | [_, 1])
+                {
+                    return Err(self.unknown(&only.name));
+                }
+            }
             return self.bind_columns(request).map(|t| vec![t]);
         }
         let mut slots: Vec<Option<Tensor>> = vec![None; self.inputs.len()];
@@ -361,5 +370,29 @@ mod tests {
             missing,
             Err(PredictError::MissingInput { name: "y".into() })
         );
+    }
+
+    /// A single-input graph given one tensor under an unknown name names the input (issue 16),
+    /// while one column under any name still stacks.
+    #[test]
+    fn single_input_names_an_unknown_input() {
+        let b = Binder::new(vec![input("x", DataType::Fp32, &[-1, 4])], None);
+        let unknown = b.bind(vec![NamedTensor::new(
+            "nope",
+            tensor2(&[[1.0f32, 2.0, 3.0, 4.0]]),
+        )]);
+        assert_eq!(
+            unknown,
+            Err(PredictError::UnknownInput {
+                name: "nope".into(),
+                expected: vec!["x".into()],
+            })
+        );
+        let message = unknown.unwrap_err().to_string();
+        assert!(message.contains("unknown input \"nope\""), "{message}");
+        let one = Binder::new(vec![input("x", DataType::Fp32, &[-1, 1])], None);
+        assert!(one
+            .bind(vec![NamedTensor::new("col", tensor1(&[1.0f32]))])
+            .is_ok());
     }
 }

@@ -233,7 +233,7 @@ fn tree_instances_mirror_pickle() {
     let PyObj::Array(nodes) = nodes.as_ref() else {
         panic!("nodes")
     };
-    // sklearn >= 1.3 layout: 8 named fields, 7 trailing pad bytes (FORMATS.md 2e).
+    // sklearn >= 1.3 layout: 8 named fields, 7 trailing pad bytes (docs/formats.md 2e).
     assert_eq!(nodes.dtype.itemsize, 64);
     assert_eq!(nodes.dtype.fields.len(), 8);
     assert_eq!(nodes.dtype.fields[7].name, "missing_go_to_left");

@@ -8,7 +8,7 @@ use ironflow_loader::mlmodel::{ColType, Schema, TypedSpec};
 use ironflow_loader::{LoadedModel, TensorInfo};
 use serde::Serialize;
 
-use crate::codec::Parameters;
+use super::Parameters;
 
 /// The metadata response.
 #[derive(Debug, Clone, Serialize)]

@@ -1,4 +1,4 @@
-//! The MLflow scoring protocol's request forms (`POST /invocations`, COMPAT.md §1.7 and §4.1)
+//! The MLflow scoring protocol's request forms (`POST /invocations`, docs/compat.md §1.7 and §4.1)
 //! turned into the loader's [`NamedTensor`]s.
 //!
 //! - `application/json`: a dict with exactly one of `dataframe_split`, `dataframe_records`,
@@ -11,12 +11,14 @@
 //! lists (`instances` / `inputs`) become one `[N, ...]` tensor. The typed parsing itself is the
 //! v2 codec's ([`decode_input`]), so both protocols accept and reject the same element values.
 
+use std::borrow::Cow;
+
 use ironflow_loader::mlmodel::{ColType, Schema, TypedSpec};
 use ironflow_loader::{DataType, NamedTensor};
 use serde_json::{Map, Value};
 
-use crate::codec::{decode_input, InputData, RequestInput};
-use crate::error::ServeError;
+use super::error::{CodecError, ScoringError};
+use super::{decode_input, InputData, RequestInput};
 
 /// The JSON keys that select a request form.
 const FORMATS: [&str; 4] = [
@@ -25,36 +27,6 @@ const FORMATS: [&str; 4] = [
     "dataframe_records",
     "instances",
 ];
-
-/// MLflow's explanation of the 2.0 scoring protocol change (`SCORING_PROTOCOL_CHANGE_INFO`).
-const PROTOCOL_CHANGE_INFO: &str = "IMPORTANT: The MLflow Model scoring protocol has changed in \
-MLflow version 2.0. If you are seeing this error, you are likely using an outdated scoring request \
-format. To resolve the error, either update your request format or adjust your MLflow Model's \
-requirements file to specify an older version of MLflow (for example, change the 'mlflow' \
-requirement specifier to 'mlflow==1.30.0'). If you are making a request using the MLflow client \
-(e.g. via `mlflow.pyfunc.spark_udf()`), upgrade your MLflow client to a version >= 2.0 in order to \
-use the new request format. For more information about the updated MLflow Model scoring protocol \
-in MLflow 2.0, see https://mlflow.org/docs/latest/models.html#deploy-mlflow-models.";
-
-/// Why an `/invocations` request cannot be read. Every case is HTTP 400 with `{"error": ...}`,
-/// as MLServer's MLflow runtime answers (MLflow's own server answers 415 for content types).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ScoringError {
-    /// Neither JSON nor CSV, or a charset other than UTF-8.
-    #[error(
-        "This predictor only supports the following content types, ['text/csv', 'application/json']. Got '{0}'."
-    )]
-    UnsupportedContentType(String),
-    /// The body is not valid JSON (or not UTF-8).
-    #[error("Invalid input. Ensure that input is a valid JSON formatted string. Error: '{0}'")]
-    InvalidJson(String),
-    /// Not a dict with exactly one of the request forms.
-    #[error("The input must be a JSON dictionary with exactly one of the input fields {{'dataframe_split', 'inputs', 'dataframe_records', 'instances'}}. Received dictionary with input fields: {0}. {PROTOCOL_CHANGE_INFO}")]
-    Format(String),
-    /// The request form is recognised but its content is malformed.
-    #[error("{0}")]
-    Input(String),
-}
 
 /// What the body is, from its `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +58,7 @@ pub fn body_format(content_type: Option<&str>) -> Result<BodyFormat, ScoringErro
 }
 
 /// Parses a JSON scoring request into input tensors for a model with this input schema.
-pub fn parse_json(body: &[u8], schema: Option<&Schema>) -> Result<Vec<NamedTensor>, ServeError> {
+pub fn parse_json(body: &[u8], schema: Option<&Schema>) -> Result<Vec<NamedTensor>, CodecError> {
     parse_json_with_params(body, schema).map(|(inputs, _)| inputs)
 }
 
@@ -94,9 +66,10 @@ pub fn parse_json(body: &[u8], schema: Option<&Schema>) -> Result<Vec<NamedTenso
 pub fn parse_json_with_params(
     body: &[u8],
     schema: Option<&Schema>,
-) -> Result<(Vec<NamedTensor>, Map<String, Value>), ServeError> {
+) -> Result<(Vec<NamedTensor>, Map<String, Value>), CodecError> {
+    let body = nonfinite_tokens(body);
     let value: Value =
-        serde_json::from_slice(body).map_err(|e| ScoringError::InvalidJson(e.to_string()))?;
+        serde_json::from_slice(&body).map_err(|e| ScoringError::InvalidJson(e.to_string()))?;
     let Value::Object(mut obj) = value else {
         return Err(ScoringError::Format("[]".into()).into());
     };
@@ -157,8 +130,65 @@ pub fn parse_json_with_params(
     Ok((inputs, params))
 }
 
+/// MLflow's bare `NaN`, `Infinity` and `-Infinity` tokens (Python's `json` writes them, and
+/// MLflow's `serving_input_example.json`, `convert_input_example_to_serving_input` and
+/// `ScoringServerClient` send them; its scoring server reads them) as JSON the parser takes:
+/// `NaN` as `null` (a float's missing value, NaN), the infinities as the strings the float
+/// decoder reads (`"Infinity"`, `"-Infinity"`). Tokens inside strings are left alone; a body
+/// without them is not copied.
+fn nonfinite_tokens(body: &[u8]) -> Cow<'_, [u8]> {
+    let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+    if !has(b"NaN") && !has(b"Infinity") {
+        return Cow::Borrowed(body);
+    }
+    let mut out = Vec::with_capacity(body.len() + 16);
+    let mut in_string = false;
+    let mut i = 0;
+    while i < body.len() {
+        let b = body[i];
+        if in_string {
+            out.push(b);
+            match b {
+                b'\\' => {
+                    if let Some(&next) = body.get(i + 1) {
+                        out.push(next);
+                        i += 1;
+                    }
+                }
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        let rest = &body[i..];
+        // A token starts where no identifier or number character precedes it.
+        let boundary = i == 0 || !body[i - 1].is_ascii_alphanumeric();
+        if b == b'"' {
+            in_string = true;
+            out.push(b);
+        } else if boundary && rest.starts_with(b"NaN") {
+            out.extend_from_slice(b"null");
+            i += 3;
+            continue;
+        } else if boundary && rest.starts_with(b"-Infinity") {
+            out.extend_from_slice(b"\"-Infinity\"");
+            i += 9;
+            continue;
+        } else if boundary && rest.starts_with(b"Infinity") {
+            out.extend_from_slice(b"\"Infinity\"");
+            i += 8;
+            continue;
+        } else {
+            out.push(b);
+        }
+        i += 1;
+    }
+    Cow::Owned(out)
+}
+
 /// Parses a CSV scoring request (header row = column names) into one tensor per column.
-pub fn parse_csv(body: &[u8], schema: Option<&Schema>) -> Result<Vec<NamedTensor>, ServeError> {
+pub fn parse_csv(body: &[u8], schema: Option<&Schema>) -> Result<Vec<NamedTensor>, CodecError> {
     let text = std::str::from_utf8(body)
         .map_err(|e| ScoringError::Input(format!("the CSV body is not UTF-8: {e}")))?;
     let mut rows = parse_csv_rows(text)?.into_iter();
@@ -310,7 +340,7 @@ fn column_tensor(
     index: usize,
     cells: Value,
     schema: Option<&Schema>,
-) -> Result<NamedTensor, ServeError> {
+) -> Result<NamedTensor, CodecError> {
     let datatype = spec_datatype(schema, name, index).unwrap_or_else(|| infer_datatype(&cells));
     // A single tensor spec fed from a DataFrame gets every column stacked by the binder; a
     // column of scalars stays `[N]`.
@@ -318,7 +348,7 @@ fn column_tensor(
 }
 
 /// Builds the tensor through the v2 codec, so element parsing and errors are the protocol's.
-fn typed_tensor(name: &str, datatype: DataType, cells: Value) -> Result<NamedTensor, ServeError> {
+fn typed_tensor(name: &str, datatype: DataType, cells: Value) -> Result<NamedTensor, CodecError> {
     let cells = match cells {
         Value::Array(items) => Value::Array(items),
         scalar => Value::Array(vec![scalar]),
@@ -361,7 +391,11 @@ fn infer_datatype(cells: &Value) -> DataType {
     }
     let mut all = Vec::new();
     leaves(cells, &mut all);
-    if all.iter().all(|v| v.is_number() || v.is_null()) {
+    // `"Infinity"` / `"-Infinity"` stand for MLflow's bare tokens (see `nonfinite_tokens`).
+    let number = |v: &Value| {
+        v.is_number() || v.is_null() || matches!(v.as_str(), Some("Infinity" | "-Infinity"))
+    };
+    if all.iter().all(|v| number(v)) {
         DataType::Fp64
     } else if all.iter().all(|v| v.is_boolean()) {
         DataType::Bool
@@ -462,6 +496,29 @@ fn parse_csv_rows(text: &str) -> Result<Vec<Vec<String>>, ScoringError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nonfinite_tokens_become_json_outside_strings() {
+        let body = br#"{"a": [NaN, -Infinity, Infinity, 1.5], "s": "NaN \" Infinity", "NaNx": 1}"#;
+        let out = nonfinite_tokens(body);
+        assert_eq!(
+            std::str::from_utf8(&out).expect("utf-8"),
+            r#"{"a": [null, "-Infinity", "Infinity", 1.5], "s": "NaN \" Infinity", "NaNx": 1}"#
+        );
+        assert!(matches!(nonfinite_tokens(b"[1, 2]"), Cow::Borrowed(_)));
+        let (inputs, _) = parse_json_with_params(
+            br#"{"dataframe_split": {"columns": ["a"], "data": [[NaN], [Infinity], [-Infinity]]}}"#,
+            None,
+        )
+        .expect("parse");
+        let values = inputs[0]
+            .tensor
+            .try_as_plain_ram()
+            .and_then(|v| v.as_slice::<f64>())
+            .expect("FP64 without a signature");
+        assert!(values[0].is_nan());
+        assert_eq!(&values[1..], &[f64::INFINITY, f64::NEG_INFINITY]);
+    }
 
     #[test]
     fn content_types() {
