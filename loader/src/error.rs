@@ -41,10 +41,12 @@ pub enum LoadError {
         message: String,
     },
     /// The model has no flavor ironflow can serve.
-    #[error("no supported flavor in MLmodel (found {}; ironflow serves: {})", found.join(", "), supported.join(", "))]
+    #[error("no supported flavor in MLmodel (found {}{}; ironflow serves: {}): serve this model with MLServer (KServe's kserve-mlserver runtime, mlserver_mlflow.MLflowRuntime)", found.join(", "), loader_module.as_ref().map(|m| format!(", python_function loader_module {m}")).unwrap_or_default(), supported.join(", "))]
     UnsupportedFlavor {
         /// The flavors the MLmodel lists.
         found: Vec<String>,
+        /// `python_function.loader_module`, when the MLmodel has one (`mlflow.pytorch`, ...).
+        loader_module: Option<String>,
         /// The flavors this build serves.
         supported: Vec<&'static str>,
     },

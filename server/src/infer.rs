@@ -28,6 +28,24 @@ pub async fn predict(
         .await
 }
 
+/// The outputs to return, in the order `keep` names them (from
+/// [`ironflow_loader::LoadedModel::select_outputs`]: MLServer's sklearn / xgboost / lightgbm
+/// runtimes return the outputs a request names, `predict` by default); all when `None`.
+pub fn keep_outputs(outputs: Vec<NamedTensor>, keep: Option<Vec<String>>) -> Vec<NamedTensor> {
+    let Some(keep) = keep else {
+        return outputs;
+    };
+    let mut outputs: Vec<Option<NamedTensor>> = outputs.into_iter().map(Some).collect();
+    keep.iter()
+        .filter_map(|name| {
+            outputs
+                .iter_mut()
+                .find(|o| o.as_ref().is_some_and(|o| &o.name == name))
+                .and_then(Option::take)
+        })
+        .collect()
+}
+
 /// The response `id`: the request's, or a new UUID (v4), as MLServer answers.
 pub fn response_id(request_id: Option<String>) -> String {
     request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
@@ -48,18 +66,23 @@ pub async fn infer(
         inputs,
         outputs: requested,
     } = request;
+    let names: Vec<&str> = requested
+        .iter()
+        .flatten()
+        .map(|o| o.name.as_str())
+        .collect();
+    let keep = served.model.select_outputs(&names)?;
     let inputs = crate::codec::binary::decode_inputs(inputs, binary)?;
     let inputs = crate::codec::prepare_inputs(&served, request_parameters.as_ref(), inputs)?;
-    let outputs = predict(state, &served, inputs).await?;
+    let outputs = keep_outputs(predict(state, &served, inputs).await?, keep);
     let choice =
         crate::codec::binary::BinaryOutputs::new(request_parameters.as_ref(), requested.as_deref());
     let (outputs, binary) =
         crate::codec::binary::encode_outputs(outputs, &choice).map_err(ServeError::Internal)?;
     let mut parameters = Parameters::new();
-    parameters.insert(
-        "content_type".into(),
-        served.model.output_style.content_type().into(),
-    );
+    if let Some(content_type) = served.model.output_style.response_content_type() {
+        parameters.insert("content_type".into(), content_type.into());
+    }
     Ok(InferResponse {
         model_name: served.name.clone(),
         model_version: served.version.clone(),

@@ -50,15 +50,22 @@ pub async fn infer(
     let served = state.model(&request.model_name, version.as_deref())?;
     let raw = !request.raw_input_contents.is_empty();
     let request_parameters = convert::json_parameters(&request.parameters);
+    let names: Vec<&str> = request.outputs.iter().map(|o| o.name.as_str()).collect();
+    let keep = served.model.select_outputs(&names)?;
     let inputs = convert::decode_inputs(request.inputs, request.raw_input_contents)?;
     let inputs = crate::codec::prepare_inputs(&served, Some(&request_parameters), inputs)?;
-    let outputs = predict(state, &served, inputs).await?;
+    let outputs = crate::infer::keep_outputs(predict(state, &served, inputs).await?, keep);
     let (outputs, raw_output_contents) = convert::encode_outputs(outputs, raw)?;
     Ok(ModelInferResponse {
         model_name: served.name.clone(),
         model_version: served.version.clone().unwrap_or_default(),
         id: response_id(non_empty(request.id)),
-        parameters: convert::content_type_parameters(served.model.output_style.content_type()),
+        parameters: served
+            .model
+            .output_style
+            .response_content_type()
+            .map(convert::content_type_parameters)
+            .unwrap_or_default(),
         outputs,
         raw_output_contents,
     })

@@ -9,6 +9,7 @@ mod errors;
 mod grpc;
 mod harness;
 mod invocations;
+mod kserve;
 mod manifests;
 mod metrics;
 mod openapi;
