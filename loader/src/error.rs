@@ -41,10 +41,12 @@ pub enum LoadError {
         message: String,
     },
     /// The model has no flavor ironflow can serve.
-    #[error("no supported flavor in MLmodel (found {}; ironflow serves: {})", found.join(", "), supported.join(", "))]
+    #[error("no supported flavor in MLmodel (found {}{}; ironflow serves: {}): serve this model with MLServer (KServe's kserve-mlserver runtime, mlserver_mlflow.MLflowRuntime)", found.join(", "), loader_module.as_ref().map(|m| format!(", python_function loader_module {m}")).unwrap_or_default(), supported.join(", "))]
     UnsupportedFlavor {
         /// The flavors the MLmodel lists.
         found: Vec<String>,
+        /// `python_function.loader_module`, when the MLmodel has one (`mlflow.pytorch`, ...).
+        loader_module: Option<String>,
         /// The flavors this build serves.
         supported: Vec<&'static str>,
     },
@@ -79,6 +81,32 @@ pub enum LoadError {
         path: PathBuf,
         /// What is wrong.
         message: String,
+    },
+    /// An MLServer `implementation` ironflow does not serve (a custom Python runtime).
+    #[error("model implementation {implementation:?} is a Python runtime ironflow cannot run (ironflow serves {served}); serve this model with MLServer (KServe's kserve-mlserver runtime)")]
+    UnsupportedImplementation {
+        /// The implementation named.
+        implementation: String,
+        /// The implementations ironflow serves.
+        served: String,
+    },
+    /// No model file where one was expected.
+    #[error("no model in {}{}: looked for {looked_for} (or exactly one model file)", path.display(), runtime.map(|r| format!(" for {r}")).unwrap_or_default())]
+    NoModelFile {
+        /// The folder searched.
+        path: PathBuf,
+        /// The runtime whose files were looked for, if one was named.
+        runtime: Option<&'static str>,
+        /// The file names looked for.
+        looked_for: String,
+    },
+    /// A joblib file that cannot be read.
+    #[error("cannot read joblib file {}: {source}", path.display())]
+    Joblib {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: crate::joblib::JoblibError,
     },
     /// The model uses an estimator class ironflow does not implement.
     #[error("{}{class} is not supported", if at.is_empty() { String::new() } else { format!("{at} -> ") })]
@@ -174,4 +202,7 @@ pub enum PredictError {
     /// The model failed while running on valid inputs.
     #[error("model failed to run: {0}")]
     Runtime(String),
+    /// The request asks for an output the model does not offer (MLServer runtimes' wording).
+    #[error("{0}")]
+    Output(String),
 }

@@ -7,12 +7,14 @@
 pub mod datatype;
 pub mod error;
 pub mod flavor;
+pub mod joblib;
 pub mod lightgbm;
 pub mod mlmodel;
 pub mod model;
 pub mod onnx_ml;
 pub mod pickle;
 pub mod pyobj;
+pub mod runtime;
 pub mod sklearn;
 pub mod skops;
 pub mod source;
@@ -27,6 +29,7 @@ pub use error::{LoadError, PredictError};
 pub use flavor::load;
 pub use mlmodel::{MlModel, Signature};
 pub use model::{LoadedModel, NamedTensor, OutputStyle, TensorInfo};
+pub use runtime::{OutputChoice, Runtime};
 pub use source::{resolve, SourceError, SourceOptions};
 
 pub use tensor::Tensor;

@@ -55,15 +55,27 @@ pub enum OutputStyle {
     /// One array (`model.predict` of scikit-learn and friends): one v2 output named `output-1`,
     /// `content_type` `np`.
     Array,
+    /// An MLServer sklearn / xgboost / lightgbm runtime model (or a bare ONNX file): outputs
+    /// named by method (or graph), and no response-level `content_type`, as those runtimes answer.
+    Runtime,
 }
 
 impl OutputStyle {
-    /// The response-level `content_type` MLServer sets for this style.
-    pub fn content_type(self) -> &'static str {
+    /// The response-level `content_type` MLServer sets for this style (`None`: no response
+    /// `parameters`, as MLServer's sklearn/xgboost/lightgbm runtimes answer).
+    pub fn response_content_type(self) -> Option<&'static str> {
         match self {
-            Self::Dict => "dict",
-            Self::Array => "np",
+            Self::Dict => Some("dict"),
+            Self::Array => Some("np"),
+            Self::Runtime => None,
         }
+    }
+
+    /// The response-level `content_type` of the MLflow runtime's styles (`np` for
+    /// [`OutputStyle::Runtime`], whose responses carry none: see
+    /// [`OutputStyle::response_content_type`]).
+    pub fn content_type(self) -> &'static str {
+        self.response_content_type().unwrap_or("np")
     }
 }
 
@@ -81,6 +93,12 @@ pub struct LoadedModel {
     pub outputs: Vec<TensorInfo>,
     /// How outputs are handed back (a dict of arrays for ONNX, one array otherwise).
     pub output_style: OutputStyle,
+    /// For an MLServer runtime model, which outputs a request may name and which it gets by
+    /// default ([`LoadedModel::select_outputs`]); `None`: every output is returned.
+    pub output_choice: Option<crate::runtime::OutputChoice>,
+    /// The MLServer implementation that serves this model (`mlserver_sklearn.SKLearnModel`,
+    /// `mlserver_mlflow.MLflowRuntime`, `onnx` for a bare ONNX file).
+    pub implementation: &'static str,
     predictor: Box<dyn Predictor>,
 }
 
@@ -106,7 +124,31 @@ impl LoadedModel {
             inputs,
             outputs,
             output_style,
+            output_choice: None,
+            implementation: crate::runtime::Runtime::Mlflow.implementation(),
             predictor,
+        }
+    }
+
+    /// Marks the model as served by an MLServer runtime (or as a bare ONNX file): responses carry
+    /// no response-level `content_type`, and `choice` (if any) selects the outputs.
+    pub fn as_runtime(
+        mut self,
+        implementation: &'static str,
+        choice: Option<crate::runtime::OutputChoice>,
+    ) -> Self {
+        self.output_style = OutputStyle::Runtime;
+        self.output_choice = choice;
+        self.implementation = implementation;
+        self
+    }
+
+    /// The names of the outputs to return for a request naming `requested` (`None`: all of
+    /// them), or the runtime's error for a name it does not offer.
+    pub fn select_outputs(&self, requested: &[&str]) -> Result<Option<Vec<String>>, PredictError> {
+        match &self.output_choice {
+            None => Ok(None),
+            Some(choice) => choice.select(requested).map(Some),
         }
     }
 

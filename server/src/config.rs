@@ -38,6 +38,13 @@ pub struct ServeArgs {
     #[arg(long, env = "MLSERVER_MODEL_NAME")]
     pub name: Option<String>,
 
+    /// The MLServer runtime that reads the model, as KServe's kserve-mlserver runtime sets it
+    /// (`mlserver_sklearn.SKLearnModel`, `mlserver_xgboost.XGBoostModel`,
+    /// `mlserver_lightgbm.LightGBMModel`, `mlserver_mlflow.MLflowRuntime`); default: what the
+    /// folder holds (`MLmodel`, or a well-known file name such as `model.joblib`).
+    #[arg(long, env = "MLSERVER_MODEL_IMPLEMENTATION")]
+    pub implementation: Option<String>,
+
     /// The model version; when set, `/versions/{version}` paths answer for it.
     #[arg(long = "model-version", env = "MLSERVER_MODEL_VERSION")]
     pub model_version: Option<String>,

@@ -127,7 +127,8 @@ impl ServeError {
                 | PredictError::Datatype { .. }
                 | PredictError::Shape { .. }
                 | PredictError::RowCount { .. }
-                | PredictError::InvalidValue { .. } => StatusCode::BAD_REQUEST,
+                | PredictError::InvalidValue { .. }
+                | PredictError::Output(_) => StatusCode::BAD_REQUEST,
                 PredictError::Runtime(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -179,7 +180,8 @@ impl From<ServeError> for tonic::Status {
                 | PredictError::Datatype { .. }
                 | PredictError::Shape { .. }
                 | PredictError::RowCount { .. }
-                | PredictError::InvalidValue { .. } => Code::InvalidArgument,
+                | PredictError::InvalidValue { .. }
+                | PredictError::Output(_) => Code::InvalidArgument,
                 PredictError::Runtime(_) => Code::Internal,
             },
             ServeError::Overloaded { .. } => Code::Unavailable,

@@ -201,6 +201,9 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
 /// the state (every model registered, none loaded, not ready) and what to load.
 pub async fn prepare_state(args: &ServeArgs) -> anyhow::Result<(AppState, Startup)> {
     let uri = args.model_dir.to_string_lossy();
+    if std::env::var("MODEL_INIT_MODE").is_ok_and(|m| m.eq_ignore_ascii_case("async")) {
+        wait_for_model_path(&uri).await;
+    }
     let sources = ironflow_loader::SourceOptions::from_env(args.model_cache_dir.clone());
     let dir = ironflow_loader::resolve(&uri, &sources)
         .await
@@ -208,7 +211,11 @@ pub async fn prepare_state(args: &ServeArgs) -> anyhow::Result<(AppState, Startu
     let env = |name: &str| std::env::var(name).ok();
     let settings_dir = dir.is_dir().then_some(dir.as_path());
     let settings = ServerSettings::load(settings_dir, &env)?;
-    let single = repository::is_single_model(&dir);
+    let implementation = args
+        .implementation
+        .as_deref()
+        .filter(|i| !i.trim().is_empty());
+    let single = repository::is_single_model(&dir, implementation);
     let source = if single {
         Source::Fixed(vec![single_model_spec(args, &dir)?])
     } else if dir.is_dir() || !settings.load_models_at_startup {
@@ -231,7 +238,7 @@ pub async fn prepare_state(args: &ServeArgs) -> anyhow::Result<(AppState, Startu
     let models = registry.specs();
     if models.is_empty() && settings.load_models_at_startup {
         anyhow::bail!(
-            "{}: no MLmodel file, and no model (a folder with model-settings.json or MLmodel) under it",
+            "{}: no MLmodel file or bare model file (model.joblib, model.pkl, model.bst, model.json, model.ubj, model.onnx...), and no model (a folder with model-settings.json or MLmodel) under it",
             dir.display()
         );
     }
@@ -279,6 +286,31 @@ pub async fn prepare_state(args: &ServeArgs) -> anyhow::Result<(AppState, Startu
     ))
 }
 
+/// KServe's `MODEL_INIT_MODE=async` (OCI modelcar): `/mnt/models` may appear after the
+/// container starts (a symbolic link into the model container's filesystem). Waits for a local
+/// model path to exist, logging every 10 s; the ports open only once the model has loaded, so
+/// the readiness probe fails until then. Remote URIs are not waited for.
+async fn wait_for_model_path(uri: &str) {
+    if !ironflow_loader::source::is_local(uri) {
+        return;
+    }
+    let path = std::path::PathBuf::from(uri.strip_prefix("file://").unwrap_or(uri));
+    let started = std::time::Instant::now();
+    let mut logged = 0;
+    while !path.exists() {
+        let waited = started.elapsed().as_secs();
+        if waited >= logged {
+            tracing::info!(
+                path = %path.display(),
+                waited_s = waited,
+                "MODEL_INIT_MODE=async: waiting for the model to appear"
+            );
+            logged = waited + 10;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The one model of a folder holding `MLmodel`: named by `--name` / `MLSERVER_MODEL_NAME` (else
 /// the folder), versioned by `--model-version` / `MLSERVER_MODEL_VERSION`; a
 /// `model-settings.json` beside it wins over both, as MLServer's file wins over its env. Its
@@ -286,6 +318,7 @@ pub async fn prepare_state(args: &ServeArgs) -> anyhow::Result<(AppState, Startu
 /// `MLSERVER_MODEL_CONTENT_TYPE`.
 fn single_model_spec(args: &ServeArgs, dir: &std::path::Path) -> anyhow::Result<ModelSpec> {
     let mut spec = ModelSpec::bare(args.model_name(), args.model_version.clone(), dir);
+    spec.implementation = args.implementation.clone().filter(|i| !i.trim().is_empty());
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     spec.metadata.platform = env("MLSERVER_MODEL_PLATFORM");
     spec.metadata.content_type = env("MLSERVER_MODEL_CONTENT_TYPE")
@@ -305,6 +338,7 @@ fn single_model_spec(args: &ServeArgs, dir: &std::path::Path) -> anyhow::Result<
             spec.name = name;
         }
         spec.version = file.version.or(spec.version);
+        spec.implementation = file.implementation.or(spec.implementation);
         spec.max_batch_size = file.max_batch_size;
         spec.max_batch_time = file.max_batch_time;
         let from_env = std::mem::take(&mut spec.metadata);

@@ -118,6 +118,10 @@ pub struct Request {
     pub parameters: RequestParameters,
     /// The inputs.
     pub inputs: Inputs,
+    /// The outputs the request names (v2 `outputs`), for models served as MLServer's sklearn /
+    /// xgboost / lightgbm runtimes, which answer only those (`predict` by default); `None`
+    /// returns every output unselected (the transport chooses, as the v1 adapter does).
+    pub outputs: Option<Vec<String>>,
 }
 
 /// A finished inference: the model that answered, the response id and the model's outputs, for
@@ -143,9 +147,10 @@ impl Inference {
         self.model.version.as_deref()
     }
 
-    /// The response's `content_type` parameter: how the outputs are shaped (`np`, `dict`).
-    pub fn content_type(&self) -> &'static str {
-        self.model.model.output_style.content_type()
+    /// The response's `content_type` parameter: how the outputs are shaped (`np`, `dict`);
+    /// `None` for models served as MLServer's runtimes, whose responses carry none.
+    pub fn content_type(&self) -> Option<&'static str> {
+        self.model.model.output_style.response_content_type()
     }
 
     /// How MLflow returns the outputs (one array, or a dict of them).
@@ -205,12 +210,19 @@ where
     T: 'a,
 {
     let decoded = decode(served).and_then(|(request, extra)| {
+        let keep = match &request.outputs {
+            Some(names) => {
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                served.model.select_outputs(&names)?
+            }
+            None => None,
+        };
         let inputs = prepare(served, request.parameters, request.inputs)?;
-        Ok((inputs, request.id, extra))
+        Ok((inputs, keep, request.id, extra))
     });
     async move {
-        let (inputs, id, extra) = decoded?;
-        let outputs = predict(state, served, inputs).await?;
+        let (inputs, keep, id, extra) = decoded?;
+        let outputs = keep_outputs(predict(state, served, inputs).await?, keep);
         Ok((outputs, response_id(id), extra))
     }
 }
@@ -248,6 +260,24 @@ pub async fn predict(
         .runner
         .run(&served.model, &state.inference_slots, inputs, admission)
         .await
+}
+
+/// The outputs to return, in the order `keep` names them (from
+/// [`ironflow_loader::LoadedModel::select_outputs`]: MLServer's sklearn / xgboost / lightgbm
+/// runtimes return the outputs a request names, `predict` by default); all when `None`.
+pub fn keep_outputs(outputs: Vec<NamedTensor>, keep: Option<Vec<String>>) -> Vec<NamedTensor> {
+    let Some(keep) = keep else {
+        return outputs;
+    };
+    let mut outputs: Vec<Option<NamedTensor>> = outputs.into_iter().map(Some).collect();
+    keep.iter()
+        .filter_map(|name| {
+            outputs
+                .iter_mut()
+                .find(|o| o.as_ref().is_some_and(|o| &o.name == name))
+                .and_then(Option::take)
+        })
+        .collect()
 }
 
 /// The response `id`: the request's, or a new UUID (v4), as MLServer answers.

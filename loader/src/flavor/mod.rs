@@ -40,6 +40,11 @@ pub fn load(dir: &Path) -> Result<LoadedModel, LoadError> {
     }
     Err(LoadError::UnsupportedFlavor {
         found: mlmodel.flavors.keys().cloned().collect(),
+        loader_module: mlmodel
+            .pyfunc()
+            .ok()
+            .flatten()
+            .and_then(|p| p.loader_module),
         supported: SUPPORTED.to_vec(),
     })
 }

@@ -95,7 +95,7 @@ fn read_model(bytes: &[u8], format: Option<&str>) -> Result<Obj, String> {
     }
 }
 
-fn compile(
+pub(crate) fn compile(
     root: &Obj,
     fail: &impl Fn(String) -> LoadError,
 ) -> Result<Box<dyn Estimator>, LoadError> {
@@ -110,7 +110,10 @@ fn compile(
 }
 
 /// The signature's columns (or tensor), else `n_features_in_` unnamed FP64 columns.
-fn describe_inputs(root: &Obj, schema: Option<&crate::mlmodel::Schema>) -> Vec<TensorInfo> {
+pub(crate) fn describe_inputs(
+    root: &Obj,
+    schema: Option<&crate::mlmodel::Schema>,
+) -> Vec<TensorInfo> {
     if let Some(schema) = schema {
         let names = schema.names("input");
         return schema

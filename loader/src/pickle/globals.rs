@@ -43,6 +43,9 @@ pub(crate) enum Handler {
     CopyregReconstructor,
     /// An inert record: a class instance (or opaque helper) keeping its arguments.
     Record,
+    /// joblib's `NumpyArrayWrapper` (only in a joblib stream): its `BUILD` reads the array's
+    /// bytes that follow in the stream.
+    JoblibArray,
 }
 
 /// A resolved whitelisted global.

@@ -17,7 +17,9 @@
 //!   `bytearray` give [`crate::pyobj::PyObj::Bytes`]; `set`/`frozenset` give `Set`.
 //! - Resource use is bounded by [`limits`] and by checking every declared length against the
 //!   remaining input before allocating.
-//! - joblib dumps (`NumpyArrayWrapper`) are refused with [`PickleError::Joblib`].
+//! - joblib dumps (`NumpyArrayWrapper`) are refused with [`PickleError::Joblib`] by
+//!   [`read_pickle`]; [`read_joblib_stream`] reads them (the arrays' bytes follow their records in
+//!   the stream; see [`crate::joblib`] for the compressed forms).
 
 use std::path::Path;
 
@@ -41,6 +43,13 @@ pub use error::PickleError;
 /// Reads one pickle (protocols 0-5) into an object tree, executing no code.
 pub fn read_pickle(bytes: &[u8]) -> Result<Obj, PickleError> {
     vm::run(bytes)
+}
+
+/// Reads one uncompressed joblib stream (`joblib.dump` without compression): a pickle whose
+/// numpy arrays are `NumpyArrayWrapper` records, each followed by its array's bytes (or, for
+/// object arrays, a nested pickle). Executes no code, like [`read_pickle`].
+pub fn read_joblib_stream(bytes: &[u8]) -> Result<Obj, PickleError> {
+    vm::run_with(bytes, true)
 }
 
 /// Reads a pickle file (e.g. an MLflow sklearn flavor's `model.pkl`).

@@ -203,6 +203,24 @@ pub(crate) fn scalar(arena: &Arena, args: &[Id], budget: &mut usize) -> NpResult
     raw_array(dtype, Vec::new(), raw, Order::C)
 }
 
+/// An array from raw element bytes in C or Fortran order (joblib's wrapped arrays).
+pub(crate) fn raw_array_pub(
+    dtype: DType,
+    shape: Vec<usize>,
+    raw: Vec<u8>,
+    fortran: bool,
+) -> NpResult<Value> {
+    if dtype.itemsize == 0 && element_count(&shape)? != 0 {
+        return Err(format!("dtype {} has no size", dtype.kind));
+    }
+    raw_array(dtype, shape, raw, if fortran { Order::F } else { Order::C })
+}
+
+/// A shape tuple (non-negative ints).
+pub(crate) fn shape(arena: &Arena, id: Id) -> NpResult<Vec<usize>> {
+    shape_of(arena, id)
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Order {
     C,

@@ -26,7 +26,7 @@ pub(crate) struct InstanceValue {
 }
 
 /// Array elements under construction (object arrays hold arena ids).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum ArrayValue {
     /// Fixed-size elements in C order.
     Raw(Vec<u8>),

@@ -16,7 +16,15 @@ use crate::pyobj::Obj;
 
 /// Runs a whole pickle and freezes its result.
 pub(crate) fn run(bytes: &[u8]) -> Result<Obj, PickleError> {
+    run_with(bytes, false)
+}
+
+/// Runs a whole pickle; with `joblib`, joblib's `NumpyArrayWrapper` records are accepted and
+/// each reads its array's bytes from the stream right after its `BUILD` (joblib's
+/// `NumpyUnpickler.load_build`).
+pub(crate) fn run_with(bytes: &[u8], joblib: bool) -> Result<Obj, PickleError> {
     let mut vm = Vm {
+        joblib,
         r: Reader::new(bytes),
         arena: Arena::default(),
         stack: Vec::new(),
@@ -31,6 +39,8 @@ pub(crate) fn run(bytes: &[u8]) -> Result<Obj, PickleError> {
 }
 
 struct Vm<'a> {
+    /// Whether joblib's array wrappers are accepted (off inside their nested pickles).
+    joblib: bool,
     r: Reader<'a>,
     arena: Arena,
     stack: Vec<Id>,
@@ -297,7 +307,7 @@ impl Vm<'_> {
             op::GLOBAL => {
                 let module = text::latin1(self.r.line("GLOBAL module")?);
                 let name = text::latin1(self.r.line("GLOBAL name")?);
-                let g = globals::resolve(&module, &name)?;
+                let g = self.resolve(&module, &name)?;
                 self.push(Value::Global(g))?;
             }
             op::STACK_GLOBAL => {
@@ -308,7 +318,7 @@ impl Vm<'_> {
                 else {
                     return Err(self.invalid("module and name must be str"));
                 };
-                let g = globals::resolve(module, name)?;
+                let g = self.resolve(&module.clone(), &name.clone())?;
                 self.push(Value::Global(g))?;
             }
             op::REDUCE => {
@@ -581,6 +591,7 @@ impl Vm<'_> {
                 let state = arg(2).filter(|&s| !matches!(self.arena.get(s), Value::None));
                 self.newobj(cls, state.into_iter().collect())
             }
+            Handler::JoblibArray => Err(self.invalid("NumpyArrayWrapper called with REDUCE")),
             Handler::Record => {
                 // Cython `__pyx_unpickle_<Class>(type, checksum, state)` and sklearn's
                 // `newObj(type)`: record the real class, keeping all arguments.
@@ -604,13 +615,15 @@ impl Vm<'_> {
     /// `NEWOBJ`: `cls.__new__(cls, *args)` for a whitelisted record class.
     fn newobj(&self, cls: Id, args: Vec<Id>) -> Result<Value, PickleError> {
         match self.arena.get(cls) {
-            Value::Global(g) if g.handler == Handler::Record => Ok(Value::Instance(
-                g.class.clone(),
-                InstanceValue {
-                    args,
-                    ..InstanceValue::default()
-                },
-            )),
+            Value::Global(g) if matches!(g.handler, Handler::Record | Handler::JoblibArray) => {
+                Ok(Value::Instance(
+                    g.class.clone(),
+                    InstanceValue {
+                        args,
+                        ..InstanceValue::default()
+                    },
+                ))
+            }
             Value::Global(g) => {
                 Err(self.invalid(format!("cannot instantiate '{}'", g.class.path())))
             }
@@ -621,6 +634,13 @@ impl Vm<'_> {
     /// `BUILD`: sets an instance's state, or decodes an array's / dtype's state in place.
     fn build(&mut self, target: Id, state: Id) -> Result<(), PickleError> {
         match self.arena.get(target) {
+            Value::Instance(class, _) if self.joblib && class.name == JOBLIB_WRAPPER => {
+                let array = self.joblib_array(state)?;
+                if let Some(slot) = self.arena.get_mut(target) {
+                    *slot = array;
+                }
+                Ok(())
+            }
             Value::Instance(..) => {
                 if let Some(Value::Instance(_, inst)) = self.arena.get_mut(target) {
                     inst.state = Some(state);
@@ -650,6 +670,118 @@ impl Vm<'_> {
         }
     }
 
+    /// Resolves a global; joblib's array wrapper only in a joblib stream.
+    fn resolve(&self, module: &str, name: &str) -> Result<Global, PickleError> {
+        if self.joblib
+            && name == JOBLIB_WRAPPER
+            && (module == "joblib.numpy_pickle" || module.ends_with(".joblib.numpy_pickle"))
+        {
+            return Ok(Global {
+                class: crate::pyobj::PyClass::new(module, name),
+                handler: Handler::JoblibArray,
+            });
+        }
+        globals::resolve(module, name)
+    }
+
+    /// The array a joblib `NumpyArrayWrapper` stands for, read from the stream after its
+    /// `BUILD`: a nested pickle for object arrays; otherwise an optional alignment padding
+    /// (one length byte, then that many bytes) and `prod(shape) * itemsize` raw bytes in the
+    /// wrapper's `order`. Every length is checked against the remaining input first.
+    fn joblib_array(&mut self, state: Id) -> Result<Value, PickleError> {
+        let Value::Dict(pairs) = self.arena.get(state) else {
+            return Err(self.invalid("NumpyArrayWrapper state is not a dict"));
+        };
+        let field = |key: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| matches!(self.arena.get(*k), Value::Str(s) if s == key))
+                .map(|&(_, v)| v)
+        };
+        let (shape, dtype, order, alignment, subclass) = (
+            field("shape"),
+            field("dtype"),
+            field("order"),
+            field("numpy_array_alignment_bytes"),
+            field("subclass"),
+        );
+        let (opcode, offset) = (self.name, self.offset);
+        let wrapper = move |m: String| PickleError::Invalid {
+            opcode,
+            offset,
+            message: format!("NumpyArrayWrapper: {m}"),
+        };
+        if let Some(sub) = subclass {
+            match self.arena.get(sub) {
+                Value::Global(g) if g.class.module == "numpy" && g.class.name == "ndarray" => {}
+                Value::Global(g) => {
+                    return Err(wrapper(format!(
+                        "array subclass '{}' is not supported",
+                        g.class.path()
+                    )))
+                }
+                other => return Err(wrapper(format!("subclass is a {}", other.kind()))),
+            }
+        }
+        let shape = shape.ok_or_else(|| wrapper("no shape".into()))?;
+        let shape = numpy::shape(&self.arena, shape).map_err(&wrapper)?;
+        let dtype = match dtype.map(|d| self.arena.get(d)) {
+            Some(Value::DType(d)) => d.clone(),
+            _ => return Err(wrapper("no dtype".into())),
+        };
+        let fortran = match order.map(|o| self.arena.get(o)) {
+            None => false,
+            Some(Value::Str(s)) if s == "C" => false,
+            Some(Value::Str(s)) if s == "F" => true,
+            Some(_) => return Err(wrapper("order must be 'C' or 'F'".into())),
+        };
+        let aligned = alignment.is_some_and(|a| !matches!(self.arena.get(a), Value::None));
+        if dtype.kind == 'O' {
+            let id = self.nested_pickle()?;
+            return match self.arena.get(id) {
+                Value::Array(d, s, data) if d.kind == 'O' && *s == shape => {
+                    let value = Value::Array(d.clone(), s.clone(), (*data).clone());
+                    let n = shape.iter().product::<usize>().saturating_mul(8);
+                    numpy::charge(&mut self.budget, n).map_err(|m| self.numpy(m))?;
+                    Ok(value)
+                }
+                Value::Array(_, s, _) => Err(wrapper(format!(
+                    "the object array's shape {s:?} is not the wrapper's {shape:?}"
+                ))),
+                other => Err(wrapper(format!(
+                    "the object array's pickle holds a {}",
+                    other.kind()
+                ))),
+            };
+        }
+        if aligned {
+            let padding = self.r.u8("joblib array padding length")?;
+            self.r.take(usize::from(padding), "joblib array padding")?;
+        }
+        let n = shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .and_then(|n| n.checked_mul(dtype.itemsize))
+            .ok_or_else(|| wrapper(format!("shape {shape:?} overflows")))?;
+        let raw = self.r.take(n, "joblib array data")?.to_vec();
+        numpy::raw_array_pub(dtype, shape, raw, fortran).map_err(|m| self.numpy(m))
+    }
+
+    /// Runs the complete pickle that starts at the current offset (joblib writes object arrays
+    /// with `pickle.dump` into the stream) with its own stack and memo, in the same arena.
+    fn nested_pickle(&mut self) -> Result<Id, PickleError> {
+        let stack = std::mem::take(&mut self.stack);
+        let marks = std::mem::take(&mut self.marks);
+        let memo = std::mem::take(&mut self.memo);
+        self.joblib = false;
+        let result = self.execute();
+        self.joblib = true;
+        self.stack = stack;
+        self.marks = marks;
+        self.memo = memo;
+        result
+    }
+
     // ---- errors ----
 
     fn invalid(&self, message: impl Into<String>) -> PickleError {
@@ -675,6 +807,9 @@ impl Vm<'_> {
         }
     }
 }
+
+/// The class name of joblib's array record.
+const JOBLIB_WRAPPER: &str = "NumpyArrayWrapper";
 
 fn integer(i: Integer) -> Value {
     match i {

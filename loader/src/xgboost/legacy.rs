@@ -109,6 +109,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Booster, XgbError> {
         trees,
         tree_info,
         weight_drop,
+        linear: None,
     })
 }
 

@@ -82,6 +82,24 @@ pub(crate) fn compile(
     XgbPredictor::new(&booster, Output::of_class(model_class), signature)
 }
 
+/// The `_estimator_type` (`classifier`, `regressor`, ...) the scikit-learn API recorded in the
+/// file's `learner.attributes.scikit_learn` (`XGBModel.save_model`); `None` for a model saved
+/// from a plain `Booster` (or in the legacy binary format).
+pub(crate) fn sklearn_estimator_type(bytes: &[u8]) -> Option<String> {
+    let doc = match sniff(bytes) {
+        Format::Json => serde_json::from_slice::<serde_json::Value>(bytes).ok()?,
+        Format::Ubjson => ubjson::decode(bytes).ok()?,
+        Format::Legacy => return None,
+    };
+    let meta = doc
+        .get("learner")?
+        .get("attributes")?
+        .get("scikit_learn")?
+        .as_str()?;
+    let meta: serde_json::Value = serde_json::from_str(meta).ok()?;
+    meta.get("_estimator_type")?.as_str().map(str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

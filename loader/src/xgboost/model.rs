@@ -45,6 +45,9 @@ pub(crate) struct Booster {
     pub(crate) tree_info: Vec<usize>,
     /// Per-tree weights of a DART booster.
     pub(crate) weight_drop: Option<Vec<f32>>,
+    /// A `gblinear` booster's weights (no trees): `(num_feature + 1) * num_groups` values,
+    /// feature-major (`weights[f * groups + g]`), the per-group biases last.
+    pub(crate) linear: Option<Vec<f32>>,
 }
 
 impl Booster {

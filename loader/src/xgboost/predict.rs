@@ -43,6 +43,9 @@ pub(crate) struct XgbPredictor {
     objective: Objective,
     binder: ColumnBinder,
     output: Output,
+    /// A `gblinear` model's weights ([`super::model::Booster::linear`]); the forest is then empty.
+    linear: Option<Vec<f32>>,
+    groups: usize,
 }
 
 impl XgbPredictor {
@@ -69,6 +72,8 @@ impl XgbPredictor {
             forest,
             binder,
             output,
+            linear: booster.linear.clone(),
+            groups: booster.num_groups.max(1),
         })
     }
 
@@ -85,7 +90,7 @@ impl XgbPredictor {
 
     /// The one output.
     pub(crate) fn outputs(&self) -> Vec<TensorInfo> {
-        let groups = self.forest.n_targets();
+        let groups = self.groups;
         let (datatype, shape) = match (self.output, self.objective) {
             (Output::Labels, Objective::Softmax) => (DataType::Int32, vec![-1]),
             (Output::Labels, _) => (DataType::Int64, vec![-1]),
@@ -102,17 +107,23 @@ impl XgbPredictor {
 
     /// Predictions for already-bound rows (`x` row-major, `n_cols` features per row).
     fn run(&self, x: &[f32], n_rows: usize, n_cols: usize) -> Result<Tensor, PredictError> {
-        let groups = self.forest.n_targets();
-        let scores = self
-            .forest
-            .aggregate(x, n_rows, n_cols, Aggregate::Sum)
-            .map_err(|e| PredictError::Runtime(e.to_string()))?;
-        let mut values = scores.into_values();
-        for row in values.chunks_mut(groups.max(1)) {
-            for (v, &b) in row.iter_mut().zip(&self.base_margin) {
-                *v += b;
+        let groups = self.groups;
+        let mut values = match &self.linear {
+            Some(weights) => self.linear_margins(weights, x, n_rows, n_cols),
+            None => {
+                let scores = self
+                    .forest
+                    .aggregate(x, n_rows, n_cols, Aggregate::Sum)
+                    .map_err(|e| PredictError::Runtime(e.to_string()))?;
+                let mut values = scores.into_values();
+                for row in values.chunks_mut(groups.max(1)) {
+                    for (v, &b) in row.iter_mut().zip(&self.base_margin) {
+                        *v += b;
+                    }
+                }
+                values
             }
-        }
+        };
         self.objective.transform(&mut values, groups);
         let width = values.len().checked_div(n_rows).unwrap_or(groups);
         match self.output {
@@ -130,6 +141,36 @@ impl XgbPredictor {
             }
             Output::Values => tensor(values, n_rows, width),
         }
+    }
+}
+
+impl XgbPredictor {
+    /// `gblinear` margins as xgboost computes them (`GBLinear::Pred`, in `f32`): the group's
+    /// bias plus the base margin, then `x[f] * w[f][g]` added feature by feature, skipping
+    /// missing (NaN) values.
+    fn linear_margins(&self, weights: &[f32], x: &[f32], n_rows: usize, n_cols: usize) -> Vec<f32> {
+        let groups = self.groups;
+        let n_features = (weights.len() / groups).saturating_sub(1);
+        let bias = weights.get(n_features * groups..).unwrap_or_default();
+        let mut out = Vec::with_capacity(n_rows * groups);
+        for row in x.chunks(n_cols.max(1)).take(n_rows) {
+            for g in 0..groups {
+                let base = self
+                    .base_margin
+                    .get(g)
+                    .or(self.base_margin.first())
+                    .copied();
+                let mut sum = bias.get(g).copied().unwrap_or(0.0) + base.unwrap_or(0.0);
+                for (f, &v) in row.iter().enumerate().take(n_features) {
+                    if v.is_nan() {
+                        continue;
+                    }
+                    sum += v * weights.get(f * groups + g).copied().unwrap_or(0.0);
+                }
+                out.push(sum);
+            }
+        }
+        out
     }
 }
 

@@ -52,6 +52,37 @@ pub(crate) fn read(doc: &Value) -> Result<Booster, XgbError> {
 
     let gb = get(learner, "gradient_booster", "learner.gradient_booster")?;
     let gb_name = gb.get("name").and_then(Value::as_str).unwrap_or("gbtree");
+    if gb_name == "gblinear" {
+        let model = get(gb, "model", "learner.gradient_booster.model")?;
+        let weights = floats(
+            get(model, "weights", "learner.gradient_booster.model.weights")?,
+            "learner.gradient_booster.model.weights",
+        )?;
+        let expected = num_feature
+            .checked_add(1)
+            .and_then(|n| n.checked_mul(num_groups));
+        if Some(weights.len()) != expected {
+            return Err(XgbError::field(
+                "learner.gradient_booster.model.weights",
+                format!(
+                    "{} weights for {num_feature} features and {num_groups} groups",
+                    weights.len()
+                ),
+            ));
+        }
+        return Ok(Booster {
+            objective,
+            base_score,
+            base_score_is_margin: false,
+            num_feature,
+            num_groups,
+            feature_names,
+            trees: Vec::new(),
+            tree_info: Vec::new(),
+            weight_drop: None,
+            linear: Some(weights),
+        });
+    }
     let (model, weight_drop) = match gb_name {
         "gbtree" => (get(gb, "model", "learner.gradient_booster.model")?, None),
         "dart" => {
@@ -67,7 +98,7 @@ pub(crate) fn read(doc: &Value) -> Result<Booster, XgbError> {
         }
         other => {
             return Err(XgbError::Unsupported(format!(
-                "booster {other:?} (only gbtree and dart are served)"
+                "booster {other:?} (gbtree, dart and gblinear are served)"
             )))
         }
     };
@@ -106,6 +137,7 @@ pub(crate) fn read(doc: &Value) -> Result<Booster, XgbError> {
         trees,
         tree_info,
         weight_drop,
+        linear: None,
     })
 }
 

@@ -33,8 +33,11 @@ fn write_fast(out: &mut Vec<u8>, response: &InferResponse) -> Option<()> {
     }
     out.extend_from_slice(b",\"id\":");
     string(out, &response.id);
-    out.extend_from_slice(b",\"parameters\":");
-    parameters(out, &response.parameters);
+    // MLServer's sklearn / xgboost / lightgbm runtimes set no response parameters: omitted.
+    if !response.parameters.is_empty() {
+        out.extend_from_slice(b",\"parameters\":");
+        parameters(out, &response.parameters);
+    }
     out.extend_from_slice(b",\"outputs\":[");
     for (i, output) in response.outputs.iter().enumerate() {
         if i > 0 {

@@ -53,6 +53,7 @@ pub async fn infer(
         id,
         parameters,
         inputs,
+        outputs,
         raw_input_contents,
         ..
     } = request;
@@ -66,6 +67,7 @@ pub async fn infer(
             id: non_empty(id),
             parameters: RequestParameters::from_v2(parameters),
             inputs: Inputs::Tagged(inputs),
+            outputs: Some(outputs.into_iter().map(|o| o.name).collect()),
         };
         Ok((request, ()))
     })
@@ -77,7 +79,9 @@ pub async fn infer(
         model_name: model.name.clone(),
         model_version: model.version.clone().unwrap_or_default(),
         id,
-        parameters: convert::content_type_parameters(content_type),
+        parameters: content_type
+            .map(convert::content_type_parameters)
+            .unwrap_or_default(),
         outputs,
         raw_output_contents,
     })

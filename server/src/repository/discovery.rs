@@ -40,6 +40,10 @@ pub struct ModelSpec {
     pub origin: PathBuf,
     /// Why it cannot be loaded at all (an invalid `model-settings.json`), if so.
     pub problem: Option<String>,
+    /// The MLServer runtime that reads it (`model-settings.json` `implementation`,
+    /// `MLSERVER_MODEL_IMPLEMENTATION`); `None`: the folder's files decide
+    /// ([`ironflow_loader::runtime::load`]).
+    pub implementation: Option<String>,
 }
 
 impl ModelSpec {
@@ -54,13 +58,31 @@ impl ModelSpec {
             metadata: MetadataOverrides::default(),
             origin: dir.to_owned(),
             problem: None,
+            implementation: None,
         }
     }
 }
 
-/// Whether `dir` is one MLflow model (it holds `MLmodel`) rather than a repository of models.
-pub fn is_single_model(dir: &Path) -> bool {
-    dir.join("MLmodel").is_file()
+/// Whether `dir` is one model rather than a repository of models: it holds `MLmodel`, or is (or
+/// directly holds) a bare model file one of MLServer's runtimes reads (`model.joblib`,
+/// `model.bst`, `model.onnx`...: [`ironflow_loader::runtime`]), or `implementation` names a
+/// runtime for bare files (`MLSERVER_MODEL_IMPLEMENTATION` as KServe sets it: the file may sit
+/// in one sub-folder).
+pub fn is_single_model(dir: &Path, implementation: Option<&str>) -> bool {
+    use ironflow_loader::Runtime;
+    if dir.is_file() || dir.join("MLmodel").is_file() {
+        return true;
+    }
+    if dir.join(MODEL_SETTINGS_FILE).is_file() {
+        return false;
+    }
+    let runtime = implementation.and_then(Runtime::from_implementation);
+    if runtime.is_some_and(|r| r != Runtime::Mlflow) {
+        return true;
+    }
+    Runtime::ALL
+        .iter()
+        .any(|r| *r != Runtime::Mlflow && r.wellknown_files().iter().any(|f| dir.join(f).is_file()))
 }
 
 /// Every model under `root`, sorted by where it was found. Unreadable sub-folders are skipped
@@ -192,6 +214,7 @@ fn from_settings(path: &Path) -> ModelSpec {
         metadata: file.metadata,
         origin: path.to_owned(),
         problem: None,
+        implementation: file.implementation,
     }
 }
 
@@ -325,9 +348,9 @@ mod tests {
     #[test]
     fn a_folder_with_mlmodel_is_a_single_model() {
         let root = scratch("single");
-        assert!(!is_single_model(&root));
+        assert!(!is_single_model(&root, None));
         write(&root.join("MLmodel"), "flavors: {}\n");
-        assert!(is_single_model(&root));
+        assert!(is_single_model(&root, None));
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -355,6 +355,7 @@ impl Registry {
     async fn build(&self, spec: &ModelSpec) -> Result<ServedModel, String> {
         let started = Instant::now();
         let uri = spec.uri.clone();
+        let implementation = spec.implementation.clone();
         let sources = self.options.sources.clone();
         let runtime = tokio::runtime::Handle::current();
         // The download runs on this blocking thread too: the loader's fetch future is not
@@ -363,7 +364,7 @@ impl Registry {
             let dir = runtime
                 .block_on(ironflow_loader::resolve(&uri, &sources))
                 .map_err(|e| format!("cannot fetch {uri}: {}", chain(&e)))?;
-            ironflow_loader::load(&dir).map_err(|e| chain(&e))
+            ironflow_loader::runtime::load(&dir, implementation.as_deref()).map_err(|e| chain(&e))
         })
         .await
         .map_err(|e| format!("model loading task failed: {e}"))??;
@@ -371,6 +372,7 @@ impl Registry {
             model = %spec.name,
             version = ?spec.version,
             flavor = model.flavor,
+            implementation = model.implementation,
             inputs = ?model.inputs.iter().map(|i| format!("{}:{}{:?}", i.name, i.datatype, i.shape)).collect::<Vec<_>>(),
             outputs = ?model.outputs.iter().map(|o| format!("{}:{}{:?}", o.name, o.datatype, o.shape)).collect::<Vec<_>>(),
             load_ms = started.elapsed().as_secs_f64() * 1e3,

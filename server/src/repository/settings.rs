@@ -85,7 +85,6 @@ const HONOURED_SERVER_FIELDS: &[&str] = &[
 /// `model-settings.json` fields (top level and under `parameters`) that only MLServer's Python
 /// runtime uses.
 const PYTHON_ONLY_MODEL_FIELDS: &[&str] = &[
-    "implementation",
     "parallel_workers",
     "warm_workers",
     "cache_enabled",
@@ -565,12 +564,17 @@ pub struct ModelSettingsFile {
     /// `platform`, `versions`, `inputs`, `outputs` and `parameters.content_type`, served as the
     /// model's metadata in place of what its signature gives.
     pub metadata: MetadataOverrides,
+    /// `implementation`: the MLServer runtime (`mlserver_sklearn.SKLearnModel`, ...) that reads
+    /// the model ([`ironflow_loader::runtime`]); a Python class ironflow lacks fails the load.
+    pub implementation: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RawModelSettings {
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    implementation: Option<String>,
     #[serde(default)]
     platform: Option<Value>,
     #[serde(default)]
@@ -689,6 +693,7 @@ impl ModelSettingsFile {
             max_batch_size,
             max_batch_time,
             metadata,
+            implementation: raw.implementation.filter(|i| !i.trim().is_empty()),
         })
     }
 }

@@ -106,6 +106,13 @@ fn decode(request: InferRequest, binary: &[u8]) -> Result<(Request, BinaryOutput
         id,
         parameters: RequestParameters::from_v2(parameters),
         inputs: Inputs::Tagged(inputs),
+        outputs: Some(
+            outputs
+                .iter()
+                .flatten()
+                .map(|o| o.name.clone())
+                .collect(),
+        ),
     };
     Ok((request, choice))
 }
@@ -116,7 +123,9 @@ fn encode(inference: Inference, choice: &BinaryOutputs) -> Result<InferResponse,
     let Inference { model, id, outputs } = inference;
     let (outputs, binary) = encode_outputs(outputs, choice).map_err(ServeError::Internal)?;
     let mut parameters = Parameters::new();
-    parameters.insert("content_type".into(), content_type.into());
+    if let Some(content_type) = content_type {
+        parameters.insert("content_type".into(), content_type.into());
+    }
     Ok(InferResponse {
         model_name: model.name.clone(),
         model_version: model.version.clone(),

@@ -41,6 +41,7 @@ pub async fn invocations(
             id: None,
             parameters: RequestParameters::mlflow(params),
             inputs: Inputs::Tensors(inputs),
+            outputs: None,
         };
         Ok((request, ()))
     })

@@ -14,6 +14,7 @@ mod openapi;
 pub mod repository;
 mod response;
 mod stream;
+pub mod v1;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
@@ -126,6 +127,9 @@ fn routes() -> Router<AppState> {
             "/v2/repository/models/{name}/unload",
             post(repository::unload),
         )
+        // KServe's v1 protocol (sklearnserver / xgbserver / lgbserver).
+        .route("/v1/models", get(v1::list))
+        .route("/v1/models/{name}", get(v1::status).post(v1::predict))
         .route("/invocations", post(invocations::invocations))
         .route("/ping", get(invocations::ping))
         .route("/health", get(invocations::ping))

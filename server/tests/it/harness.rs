@@ -103,6 +103,7 @@ impl TestServer {
             model_dir: model_dir.to_owned(),
             name: Some(name.to_owned()),
             model_version: None,
+            implementation: None,
             host: "127.0.0.1".parse().expect("ip"),
             http_port: 0,
             grpc_port: 0,

@@ -10,6 +10,7 @@ mod grpc;
 mod harness;
 mod imports;
 mod invocations;
+mod kserve;
 mod manifests;
 mod metrics;
 mod openapi;

@@ -606,3 +606,64 @@ fn dockerfile_runtime_stage_matches_the_cli() {
     }
     assert_eq!(instr("USER "), ["65532:65532"]);
 }
+
+/// Issue 22: no InferenceService kserve-mlserver would serve is routed to ironflow unasked (a
+/// custom pyfunc, or an estimator ironflow lacks, would then fail to load): every format of every
+/// ironflow runtime has `autoSelect` off, every InferenceService using one names it in `runtime`,
+/// and the runtimes speak KServe's v1 protocol and pass `{{.Labels.modelClass}}` on as
+/// `MLSERVER_MODEL_IMPLEMENTATION` as kserve-mlserver does.
+#[test]
+fn ironflow_is_chosen_only_by_name() {
+    let manifests = load_manifests();
+    let mut errors = vec![];
+    let runtimes: Vec<&Manifest> = manifests
+        .iter()
+        .filter(|m| m.kind().ends_with("ServingRuntime"))
+        .collect();
+    for rt in &runtimes {
+        for format in rt.doc["spec"]["supportedModelFormats"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
+            if format["autoSelect"].as_bool() != Some(false) {
+                errors.push(format!(
+                    "{} {}: format {:?} must set autoSelect: false",
+                    rt.file,
+                    rt.name(),
+                    format["name"]
+                ));
+            }
+            if format.get("priority").is_some() {
+                errors.push(format!("{}: priority without autoSelect", rt.file));
+            }
+        }
+    }
+    let ironflow = runtimes
+        .iter()
+        .find(|r| r.name() == "ironflow")
+        .expect("ironflow runtime");
+    if !str_list(ironflow.doc["spec"].get("protocolVersions")).contains(&"v1".to_owned()) {
+        errors.push("the ironflow runtime does not list v1".to_owned());
+    }
+    let env = ironflow.doc["spec"]["containers"][0]["env"]
+        .as_sequence()
+        .expect("env");
+    let implementation = env
+        .iter()
+        .find(|e| e["name"].as_str() == Some("MLSERVER_MODEL_IMPLEMENTATION"));
+    if implementation.and_then(|e| e["value"].as_str()) != Some("{{.Labels.modelClass}}") {
+        errors.push("MLSERVER_MODEL_IMPLEMENTATION is not {{.Labels.modelClass}}".to_owned());
+    }
+    for isvc in manifests.iter().filter(|m| m.kind() == "InferenceService") {
+        let runtime = isvc.doc["spec"]["predictor"]["model"]["runtime"].as_str();
+        if !runtime.is_some_and(|r| runtimes.iter().any(|rt| rt.name() == r)) {
+            errors.push(format!(
+                "{} {}: names no ironflow runtime ({runtime:?})",
+                isvc.file,
+                isvc.name()
+            ));
+        }
+    }
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
