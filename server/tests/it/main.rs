@@ -18,4 +18,5 @@ mod repository;
 mod settings;
 mod shutdown;
 mod sources;
+mod startup;
 mod stream;
