@@ -5,6 +5,7 @@
 pub mod batching;
 pub mod codec;
 pub mod config;
+pub mod docs;
 pub mod error;
 pub mod grpc;
 pub mod infer;
