@@ -216,5 +216,28 @@ fn a_load_error_is_logged_once() {
     let mentions = stderr.lines().filter(|l| l.contains("model.onnx")).count();
     assert_eq!(mentions, 1, "{stderr}");
     assert!(!stderr.contains("\x1b["), "{stderr}");
+
+    // MLServer's structured logging from the environment: JSON lines, the error still once.
+    let (mut command, _) = serve_on_free_ports(&dir);
+    let mut child = command
+        .env_remove("RUST_LOG")
+        .env("MLSERVER_USE_STRUCTURED_LOGGING", "true")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let (status, stderr) = wait_with_stderr(&mut child);
+    assert!(!status.success());
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let errors: Vec<&Value> = lines.iter().filter(|l| l["level"] == "ERROR").collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0]["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("model.onnx")),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
