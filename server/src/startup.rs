@@ -8,10 +8,10 @@
 //!   `load_models_at_startup: false` (models then come through the repository API): a model
 //!   repository, as MLServer serves one.
 //!
-//! When a name is requested (`--name` / `MLSERVER_MODEL_NAME`) and models are loaded at
-//! start-up, the server is ready only while a model of that name is READY (see
-//! [`RequiredModel`]), and the log says so when it is not: on KServe the pod must not go Ready
-//! while every request to `/v2/models/<isvc name>/…` would answer 404.
+//! When a name is requested (`--name` / `MLSERVER_MODEL_NAME`), models are loaded at start-up
+//! and repository mode was not asked for, the server is ready only while a model of that name
+//! is READY (see [`RequiredModel`]), and the log says so when it is not: on KServe the pod must
+//! not go Ready while every request to `/v2/models/<isvc name>/…` would answer 404.
 
 use std::path::Path;
 
@@ -175,11 +175,18 @@ pub struct RequiredModel {
 }
 
 impl RequiredModel {
-    /// The model readiness waits for: the requested name when models load at start-up (with
-    /// `load_models_at_startup: false` models come through the repository API, and readiness
-    /// does not wait for any).
+    /// The model readiness waits for: the requested name when models load at start-up. Not
+    /// with `--repository` (a repository asked for names its own models; KServe passes the
+    /// InferenceService's name to every runtime) nor with `load_models_at_startup: false`
+    /// (models then come through the repository API).
     pub fn from_args(args: &ServeArgs, load_at_startup: bool) -> Option<Self> {
         let name = args.name.clone().filter(|n| !n.is_empty())?;
+        if args.repository {
+            tracing::info!(
+                "--repository: the repository names its models; --name / MLSERVER_MODEL_NAME ({name:?}) is not waited for"
+            );
+            return None;
+        }
         load_at_startup.then(|| Self {
             name,
             version: args.model_version.clone(),
@@ -198,7 +205,8 @@ impl RequiredModel {
             served = ?served,
             "--name / MLSERVER_MODEL_NAME asks for model {:?}, which is not loaded: /v2/health/ready \
              stays false until it is (serve the model's own folder, name it so in model-settings.json, \
-             or load it through /v2/repository/models/{}/load)",
+             load it through /v2/repository/models/{}/load, or pass --repository / \
+             IRONFLOW_MODEL_REPOSITORY=true to serve a repository that names its own models)",
             self.name,
             self.name
         );
