@@ -1,43 +1,119 @@
-"""Checks a running ironflow with real KServe v2 clients: tritonclient (HTTP and gRPC, JSON and
-binary tensor data) and the kserve SDK's v2 REST and gRPC clients.
+"""Checks ironflow with clients nobody here wrote: KServe's Python SDK (REST and gRPC),
+tritonclient (HTTP and gRPC, sync and aio) and MLflow's own scoring payloads.
 
-Run by hand against a server (see README.md):
+It starts the server itself (the binary given by --binary):
 
-    /work/venvs/clients/bin/python examples/clients/check_clients.py \
-        --http localhost:8080 --grpc localhost:8081 --model iris \
-        --case /work/shared/corpus/sk-logreg-multiclass-new
+- a repository of the v2 cases (default: the in-repo `examples/models/iris-logreg-onnx`, FP32
+  tensors, and `examples/sklearn/v1_9/column-transformer-logreg`, BYTES and INT64 columns),
+  driven by tritonclient and the kserve SDK: live, ready, model ready, metadata, inference with
+  JSON and binary tensors, every output compared with the case's expected.json (what
+  mlflow.pyfunc predicted);
+- each MLflow model below --payload-root (default: the repository, plus ../shared/corpus when
+  present) that has a `serving_input_example.json` (what MLflow writes at log time, `NaN` for
+  missing values included), served alone and sent that file on `POST /invocations`.
 
-Every check prints one line, `ok` or `FAIL` with the reason; the exit status is the number of
-failures. Outputs are compared with the case's expected.json (what mlflow.pyfunc predicted).
+    python3 -m venv target/clients-venv
+    target/clients-venv/bin/pip install 'tritonclient[all]==2.73.0' 'kserve==0.21.0'
+    cargo build -p ironflow-server
+    target/clients-venv/bin/python examples/clients/check_clients.py --binary target/debug/ironflow
+
+Every check prints one line, `ok` or `FAIL` with the reason, and the run ends with
+`N passed, N failed`; the exit status is 0 only when nothing failed. tritonclient and kserve both
+register the `inference.*` protobuf messages, so the kserve part runs in a child process
+(`--part kserve`).
 """
 
 import argparse
 import asyncio
 import json
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 import traceback
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-FAILURES = []
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_CASES = [
+    REPO / "examples/models/iris-logreg-onnx",
+    REPO / "examples/sklearn/v1_9/column-transformer-logreg",
+]
+PASSED = []
+FAILED = []
 
 
-def check(name):
-    def wrap(fn):
-        def run(*args):
+def check(name, fn, *args):
+    """Runs one check: prints `ok` or `FAIL` and records it."""
+    try:
+        detail = fn(*args)
+        if asyncio.iscoroutine(detail):
+            detail = asyncio.run(asyncio.wait_for(detail, 60))
+        PASSED.append(name)
+        print(f"ok    {name}{': ' + detail if detail else ''}", flush=True)
+    except Exception as e:  # noqa: BLE001 - report every failure and go on
+        FAILED.append(name)
+        print(f"FAIL  {name}: {type(e).__name__}: {e}", flush=True)
+        traceback.print_exc(limit=3, file=sys.stdout)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_status(url, data=None, headers=None, timeout=10):
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+class Server:
+    """`ironflow serve DIR` on free loopback ports; stops when closed."""
+
+    def __init__(self, binary, model_dir, *extra, log=None):
+        self.http = free_port()
+        self.grpc = free_port()
+        self.log = log or tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            [str(binary), "serve", str(model_dir), "--host", "127.0.0.1",
+             "--http-port", str(self.http), "--grpc-port", str(self.grpc),
+             "--metrics-port", str(free_port()), *extra],
+            stdout=self.log, stderr=self.log,
+        )
+
+    def wait(self, path, limit=120):
+        """Waits for `path` to answer 200; raises with the log if the server exits first."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"ironflow exited {self.process.returncode}: {self.output()}")
             try:
-                detail = fn(*args)
-                print(f"ok    {name}{': ' + detail if detail else ''}")
-            except Exception as e:  # noqa: BLE001 - report every failure and go on
-                FAILURES.append(name)
-                print(f"FAIL  {name}: {type(e).__name__}: {e}")
-                traceback.print_exc(limit=2, file=sys.stdout)
+                if http_status(f"http://127.0.0.1:{self.http}{path}", timeout=2)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{path} not 200 after {limit}s: {self.output()}")
 
-        return run
+    def output(self):
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-2000:]
 
-    return wrap
+    def close(self):
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
 def np_dtype(datatype):
@@ -57,190 +133,281 @@ def arrays(request):
 
 
 def same(got, expected_output):
+    """Compares one output with expected.json's (floats within its tolerances)."""
     want = np.array(expected_output["data"]).reshape(expected_output["shape"])
     got = np.asarray(got).reshape(want.shape)
+    if got.dtype == object or got.dtype.kind == "S":
+        got = np.array([g.decode() if isinstance(g, bytes) else g for g in got.ravel()],
+                       dtype=object).reshape(want.shape)
     if want.dtype.kind == "f":
-        assert np.allclose(got, want, rtol=1e-5, atol=1e-6), (got, want)
+        assert np.allclose(got.astype(np.float64), want, rtol=1e-5, atol=1e-6), (got, want)
     else:
         assert (got == want).all(), (got, want)
     return f"{expected_output['name']} {list(want.shape)} matches expected.json"
 
 
-def triton_http(args, request, expected):
+class Case:
+    """A v2 case folder: model/, request.json, expected.json; served under its folder name."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.name = self.path.name
+        self.request = json.loads((self.path / "request.json").read_text())
+        self.expected = json.loads((self.path / "expected.json").read_text())
+        self.first = self.expected["outputs"][0]
+
+
+def triton(args, cases):
+    import tritonclient.grpc as grpc
+    import tritonclient.grpc.aio as grpc_aio
     import tritonclient.http as http
+    import tritonclient.http.aio as http_aio
+
+    def inputs_of(module, case, binary=False):
+        inputs = []
+        for name, datatype, data in arrays(case.request):
+            inp = module.InferInput(name, list(data.shape), datatype)
+            if module is http:
+                inp.set_data_from_numpy(data, binary_data=binary)
+            else:
+                inp.set_data_from_numpy(data)
+            inputs.append(inp)
+        return inputs
 
     client = http.InferenceServerClient(url=args.http)
+    check("tritonclient.http live, ready", lambda: (
+        assert_true(client.is_server_live() and client.is_server_ready())))
+    check("tritonclient.http server metadata", lambda: json.dumps(client.get_server_metadata()))
+    for case in cases:
+        check(f"tritonclient.http model ready + metadata [{case.name}]", lambda c=case: (
+            assert_true(client.is_model_ready(c.name))
+            or str([i["name"] for i in client.get_model_metadata(c.name)["inputs"]])))
+        for binary_in, binary_out in [(False, False), (True, False), (False, True), (True, True)]:
+            def infer(c=case, bi=binary_in, bo=binary_out):
+                outputs = [http.InferRequestedOutput(o["name"], binary_data=bo)
+                           for o in c.expected["outputs"]]
+                result = client.infer(c.name, inputs_of(http, c, bi), outputs=outputs)
+                return same(result.as_numpy(c.first["name"]), c.first)
+            check(f"tritonclient.http infer binary in={binary_in} out={binary_out} [{case.name}]",
+                  infer)
 
-    @check("tritonclient.http server live/ready")
-    def live():
-        assert client.is_server_live() and client.is_server_ready()
-        assert client.is_model_ready(args.model)
-
-    @check("tritonclient.http server metadata")
-    def server_meta():
-        meta = client.get_server_metadata()
-        assert "binary_tensor_data" in meta["extensions"], meta
-        return json.dumps(meta)
-
-    @check("tritonclient.http model metadata")
-    def model_meta():
-        meta = client.get_model_metadata(args.model)
-        names = [i["name"] for i in meta["inputs"]]
-        return f"inputs {names}, content_type {meta.get('parameters', {}).get('content_type')}"
-
-    def infer(binary_in, binary_out):
-        inputs = []
-        for name, datatype, data in arrays(request):
-            inp = http.InferInput(name, list(data.shape), datatype)
-            inp.set_data_from_numpy(data, binary_data=binary_in)
-            inputs.append(inp)
-        outputs = [
-            http.InferRequestedOutput(o["name"], binary_data=binary_out)
-            for o in expected["outputs"]
-        ]
-        result = client.infer(args.model, inputs, outputs=outputs)
-        return same(result.as_numpy(expected["outputs"][0]["name"]), expected["outputs"][0])
-
-
-    @check("tritonclient.http error for a missing column")
-    def missing():
-        name, datatype, data = arrays(request)[0]
-        inp = http.InferInput(name, list(data.shape), datatype)
-        inp.set_data_from_numpy(data)
+    def missing_input(c=cases[0]):
         try:
-            client.infer(args.model, [inp])
+            client.infer(c.name, [nope(http)])
         except http.InferenceServerException as e:
-            assert e.status() in ("400", 400, None) or "400" in str(e), e
-            return str(e.message())
+            return f"error answered: {e.message()}"
         raise AssertionError("no error")
+    check("tritonclient.http error answer", missing_input)
 
-    for fn in (live, server_meta, model_meta):
-        fn()
-    for binary_in, binary_out in [(False, False), (True, False), (False, True), (True, True)]:
-        check(f"tritonclient.http infer (binary_data in={binary_in}, out={binary_out})")(
-            lambda: infer(binary_in, binary_out)
-        )()
-    missing()
+    async def http_async(c):
+        aio = http_aio.InferenceServerClient(url=args.http)
+        try:
+            assert await aio.is_server_live() and await aio.is_server_ready()
+            assert await aio.is_model_ready(c.name)
+            result = await aio.infer(c.name, inputs_of(http, c))
+            return same(result.as_numpy(c.first["name"]), c.first)
+        finally:
+            await aio.close()
+
+    async def http_async_error(c):
+        aio = http_aio.InferenceServerClient(url=args.http)
+        try:
+            try:
+                await aio.infer(c.name, [nope(http)])
+            except http.InferenceServerException as e:
+                assert "0x8b" not in str(e), f"undecodable (gzipped) error body: {e}"
+                return f"error answered: {e.message()}"
+            raise AssertionError("no error")
+        finally:
+            await aio.close()
+
+    gclient = grpc.InferenceServerClient(url=args.grpc)
+    check("tritonclient.grpc live, ready, server metadata", lambda: (
+        assert_true(gclient.is_server_live() and gclient.is_server_ready())
+        or json.dumps(gclient.get_server_metadata(as_json=True))))
+
+    async def grpc_async(c):
+        aio = grpc_aio.InferenceServerClient(url=args.grpc)
+        try:
+            assert await aio.is_server_live() and await aio.is_server_ready()
+            assert await aio.is_model_ready(c.name)
+            result = await aio.infer(c.name, inputs_of(grpc, c))
+            return same(result.as_numpy(c.first["name"]), c.first)
+        finally:
+            await aio.close()
+
+    for case in cases:
+        def grpc_infer(c=case):
+            assert gclient.is_model_ready(c.name)
+            outputs = [grpc.InferRequestedOutput(o["name"]) for o in c.expected["outputs"]]
+            result = gclient.infer(c.name, inputs_of(grpc, c), outputs=outputs)
+            return same(result.as_numpy(c.first["name"]), c.first)
+        check(f"tritonclient.grpc model ready + infer [{case.name}]", grpc_infer)
+        check(f"tritonclient.http.aio live, ready, model ready, infer [{case.name}]",
+              http_async, case)
+        check(f"tritonclient.grpc.aio live, ready, model ready, infer [{case.name}]",
+              grpc_async, case)
+    check("tritonclient.http.aio error answer", http_async_error, cases[0])
 
 
-def triton_grpc(args, request, expected):
-    import tritonclient.grpc as grpc
-
-    client = grpc.InferenceServerClient(url=args.grpc)
-
-    @check("tritonclient.grpc server live/ready and metadata")
-    def meta():
-        assert client.is_server_live() and client.is_server_ready()
-        assert client.is_model_ready(args.model)
-        server = client.get_server_metadata(as_json=True)
-        model = client.get_model_metadata(args.model, as_json=True)
-        return f"server {server.get('name')} {server.get('version')}, inputs {[i['name'] for i in model['inputs']]}"
-
-    @check("tritonclient.grpc infer (raw_input_contents)")
-    def infer():
-        inputs = []
-        for name, datatype, data in arrays(request):
-            inp = grpc.InferInput(name, list(data.shape), datatype)
-            inp.set_data_from_numpy(data)
-            inputs.append(inp)
-        outputs = [grpc.InferRequestedOutput(o["name"]) for o in expected["outputs"]]
-        result = client.infer(args.model, inputs, outputs=outputs)
-        return same(result.as_numpy(expected["outputs"][0]["name"]), expected["outputs"][0])
-
-    meta()
-    infer()
+def nope(module):
+    """An input no model takes."""
+    inp = module.InferInput("nope", [1], "FP32")
+    inp.set_data_from_numpy(np.zeros(1, dtype=np.float32))
+    return inp
 
 
-def kserve_clients(args, request, expected):
+def assert_true(value):
+    assert value, value
+
+
+def kserve_clients(args, cases):
     # kserve parses the command line when it is imported (its model server's flags).
     argv, sys.argv = sys.argv, sys.argv[:1]
     from kserve import InferInput, InferRequest
     from kserve.inference_client import InferenceGRPCClient, InferenceRESTClient, RESTConfig
 
     sys.argv = argv
+    base = f"http://{args.http}"
 
-    def infer_request(binary=False):
+    def infer_request(c, binary=False):
         inputs = []
-        for name, datatype, data in arrays(request):
+        for name, datatype, data in arrays(c.request):
             inp = InferInput(name, list(data.shape), datatype)
             inp.set_data_from_numpy(data, binary_data=binary)
             inputs.append(inp)
-        return InferRequest(model_name=args.model, infer_inputs=inputs)
+        return InferRequest(model_name=c.name, infer_inputs=inputs)
 
-    async def rest_ready():
+    async def rest_health(c):
         client = InferenceRESTClient(RESTConfig(protocol="v2", timeout=30))
         try:
-            return await client.is_server_ready(f"http://{args.http}")
+            assert await client.is_server_live(base)
+            assert await client.is_server_ready(base)
+            assert await client.is_model_ready(base, c.name)
+            return "live, ready, model ready"
         finally:
             await client.close()
 
-    async def rest(binary):
+    async def rest_infer(c, binary):
         client = InferenceRESTClient(RESTConfig(protocol="v2", timeout=30))
         try:
-            response = await client.infer(
-                f"http://{args.http}", infer_request(binary), model_name=args.model
-            )
-            return same(response.outputs[0].as_numpy(), expected["outputs"][0])
+            response = await client.infer(base, infer_request(c, binary), model_name=c.name)
+            output = next(o for o in response.outputs if o.name == c.first["name"])
+            return same(output.as_numpy(), c.first)
         finally:
             await client.close()
 
-    async def grpc():
+    async def grpc_all(c):
         client = InferenceGRPCClient(args.grpc)
         try:
+            assert await client.is_server_live()
             assert await client.is_server_ready()
-            assert await client.is_model_ready(args.model)
-            response = await client.infer(infer_request())
-            return same(response.outputs[0].as_numpy(), expected["outputs"][0])
+            assert await client.is_model_ready(c.name)
+            response = await client.infer(infer_request(c))
+            output = next(o for o in response.outputs if o.name == c.first["name"])
+            return same(output.as_numpy(), c.first)
         finally:
             await client.close()
 
-    # MLServer answers readiness with an empty body, and so does ironflow (docs/compat.md checklist);
-    # the kserve REST client reads `{"ready": true}` from it. Reported, not counted as a failure.
-    try:
-        ready = asyncio.run(rest_ready())
-        print(f"ok    kserve InferenceRESTClient v2 is_server_ready: {ready}")
-    except json.JSONDecodeError:
-        print("known kserve InferenceRESTClient v2 is_server_ready: the server answers an empty "
-              "body (MLServer style), the client parses it as JSON")
-    check("kserve InferenceRESTClient v2 infer (JSON)")(lambda: asyncio.run(rest(False)))()
-    check("kserve InferenceRESTClient v2 infer (binary_data inputs)")(
-        lambda: asyncio.run(rest(True))
-    )()
-    check("kserve InferenceGRPCClient ready + infer")(lambda: asyncio.run(grpc()))()
+    for case in cases:
+        check(f"kserve InferenceRESTClient v2 live, ready, model ready [{case.name}]",
+              rest_health, case)
+        check(f"kserve InferenceRESTClient v2 infer JSON [{case.name}]", rest_infer, case, False)
+        check(f"kserve InferenceRESTClient v2 infer binary inputs [{case.name}]",
+              rest_infer, case, True)
+        check(f"kserve InferenceGRPCClient live, ready, model ready, infer [{case.name}]",
+              grpc_all, case)
+
+
+def payload_examples(roots):
+    """Every MLflow model folder below `roots` with a serving_input_example.json."""
+    seen = set()
+    for root in roots:
+        for path in sorted(Path(root).rglob("serving_input_example.json")):
+            model = path.parent
+            if "target" in model.relative_to(root).parts or not (model / "MLmodel").is_file():
+                continue
+            key = model.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield model
+
+
+def mlflow_payloads(args):
+    roots = args.payload_root or [REPO] + (
+        [REPO.parent / "shared/corpus"] if (REPO.parent / "shared/corpus").is_dir() else [])
+    models = list(payload_examples(roots))
+    print(f"--    MLflow serving_input_example.json payloads: {len(models)} models below "
+          f"{', '.join(str(r) for r in roots)}", flush=True)
+    for model in models:
+        payload = (model / "serving_input_example.json").read_bytes()
+        label = str(model.relative_to(model.parents[2]))
+        nan = " (with NaN)" if b"NaN" in payload else ""
+
+        def score(model=model, payload=payload):
+            server = Server(args.binary, model, "--name", "m")
+            try:
+                server.wait("/v2/models/m/ready")
+                status, body = http_status(
+                    f"http://127.0.0.1:{server.http}/invocations", data=payload,
+                    headers={"content-type": "application/json"}, timeout=60)
+                assert status == 200, f"HTTP {status}: {body[:300]!r}"
+                answer = json.loads(body)
+                assert "predictions" in answer, answer
+                return f"{len(json.dumps(answer['predictions']))} bytes of predictions"
+            finally:
+                server.close()
+
+        check(f"mlflow /invocations serving_input_example.json{nan} [{label}]", score)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--http", default="localhost:8080")
-    parser.add_argument("--grpc", default="localhost:8081")
-    parser.add_argument("--model", default="iris")
-    parser.add_argument("--case", default="/work/shared/corpus/sk-logreg-multiclass-new")
-    parser.add_argument(
-        "--part",
-        choices=["all", "tritonclient", "kserve"],
-        default="all",
-        help="tritonclient and kserve both register the `inference.*` protobuf messages, so one "
-        "process cannot import both: `all` runs the kserve part in a child process",
-    )
+    parser.add_argument("--binary", default=str(REPO / "target/debug/ironflow"))
+    parser.add_argument("--case", action="append", help="a v2 case folder (repeatable)")
+    parser.add_argument("--payload-root", action="append",
+                        help="where to look for serving_input_example.json (repeatable)")
+    parser.add_argument("--part", choices=["all", "kserve"], default="all",
+                        help="internal: the kserve part, in its own process")
+    parser.add_argument("--http", help="internal: the running server's HTTP address")
+    parser.add_argument("--grpc", help="internal: the running server's gRPC address")
     args = parser.parse_args()
-    case = Path(args.case)
-    request = json.loads((case / "request.json").read_text())
-    expected = json.loads((case / "expected.json").read_text())
-    failures = 0
-    if args.part in ("all", "tritonclient"):
-        triton_http(args, request, expected)
-        triton_grpc(args, request, expected)
+    cases = [Case(c) for c in (args.case or DEFAULT_CASES)]
     if args.part == "kserve":
-        kserve_clients(args, request, expected)
-    if args.part == "all":
-        sys.stdout.flush()
-        child = [sys.executable, __file__, "--part", "kserve", "--http", args.http,
-                 "--grpc", args.grpc, "--model", args.model, "--case", args.case]
-        failures += subprocess.run(child, check=False).returncode
-    failures += len(FAILURES)
-    if args.part == "all":
-        print(f"{failures} failure(s)")
-    sys.exit(failures)
+        kserve_clients(args, cases)
+        print(json.dumps({"passed": len(PASSED), "failed": len(FAILED)}))
+        sys.exit(1 if FAILED else 0)
+
+    with tempfile.TemporaryDirectory(prefix="ironflow-clients-") as repo:
+        for case in cases:
+            (Path(repo) / case.name).symlink_to((case.path / "model").resolve())
+        server = Server(args.binary, repo)
+        try:
+            server.wait("/v2/health/ready")
+            args.http, args.grpc = f"127.0.0.1:{server.http}", f"127.0.0.1:{server.grpc}"
+            triton(args, cases)
+            child = [sys.executable, __file__, "--part", "kserve", "--http", args.http,
+                     "--grpc", args.grpc, "--binary", args.binary]
+            for case in cases:
+                child += ["--case", str(case.path)]
+            done = subprocess.run(child, check=False, capture_output=True, text=True)
+            lines = done.stdout.strip().splitlines()
+            print("\n".join(lines[:-1]), flush=True)
+            try:
+                counts = json.loads(lines[-1])
+                PASSED.extend(["kserve"] * counts["passed"])
+                FAILED.extend(["kserve"] * counts["failed"])
+            except (IndexError, ValueError):
+                FAILED.append("kserve part")
+                print(f"FAIL  kserve part did not finish: {done.stdout[-1000:]}{done.stderr[-2000:]}")
+        except Exception as e:  # noqa: BLE001
+            FAILED.append("v2 server")
+            print(f"FAIL  v2 server: {e}")
+        finally:
+            server.close()
+    mlflow_payloads(args)
+    print(f"{len(PASSED)} passed, {len(FAILED)} failed")
+    sys.exit(1 if FAILED else 0)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,9 @@ pub struct ServeArgs {
     #[arg(env = "MLSERVER_MODEL_URI", value_name = "MODEL_URI")]
     pub model_dir: PathBuf,
 
-    /// The name the model is served under (default: the directory's name).
+    /// The name the model is served under (default: the directory's name). When set, models
+    /// load at start-up and `--repository` is not given, the server is ready only while a
+    /// model of that name is.
     #[arg(long, env = "MLSERVER_MODEL_NAME")]
     pub name: Option<String>,
 
@@ -44,6 +46,20 @@ pub struct ServeArgs {
     /// folder holds (`MLmodel`, or a well-known file name such as `model.joblib`).
     #[arg(long, env = "MLSERVER_MODEL_IMPLEMENTATION")]
     pub implementation: Option<String>,
+
+    /// Serve the folder as a model repository even when it holds a single model below it (by
+    /// default one model below the folder is served as that model, under `--name`); the
+    /// repository names its models, and readiness does not wait for `--name`.
+    #[arg(
+        long,
+        env = "IRONFLOW_MODEL_REPOSITORY",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value_t = false,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub repository: bool,
 
     /// The model version; when set, `/versions/{version}` paths answer for it.
     #[arg(long = "model-version", env = "MLSERVER_MODEL_VERSION")]

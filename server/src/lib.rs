@@ -5,6 +5,7 @@
 pub mod batching;
 pub mod codec;
 pub mod config;
+pub mod docs;
 pub mod error;
 pub mod grpc;
 pub mod metrics;
@@ -13,6 +14,7 @@ pub mod repository;
 pub mod rest;
 pub mod served;
 pub mod shutdown;
+pub mod startup;
 pub mod state;
 pub mod telemetry;
 
@@ -27,7 +29,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use config::{Cli, Command, ServeArgs};
-use repository::{LoadOptions, ModelSpec, Registry, ServerSettings, Source};
+use repository::{LoadOptions, ModelSpec, Registry, ServerSettings};
 use shutdown::Readiness;
 use state::AppState;
 
@@ -82,7 +84,13 @@ impl Startup {
             }
         }
         match first_error {
-            Some(e) if self.single => Err(e),
+            // The registry logged a load failure where it happened.
+            Some(e) if self.single => match e.downcast_ref::<error::ServeError>() {
+                Some(error::ServeError::ModelLoad { .. }) => {
+                    Err(telemetry::AlreadyLogged(format!("{e:#}")).into())
+                }
+                _ => Err(e),
+            },
             _ => {
                 if failed > 0 {
                     tracing::warn!(
@@ -91,7 +99,13 @@ impl Startup {
                     );
                 }
                 state.readiness().set_started();
-                tracing::info!("startup settled: server ready");
+                match state.required_model() {
+                    Some(required) if !state.ready() => {
+                        let served: Vec<String> = state.models().map(|m| m.name.clone()).collect();
+                        required.explain_if_missing(false, &served);
+                    }
+                    _ => tracing::info!("startup settled: server ready"),
+                }
                 Ok(())
             }
         }
@@ -211,30 +225,20 @@ pub async fn prepare_state(args: &ServeArgs) -> anyhow::Result<(AppState, Startu
     let env = |name: &str| std::env::var(name).ok();
     let settings_dir = dir.is_dir().then_some(dir.as_path());
     let settings = ServerSettings::load(settings_dir, &env)?;
-    let implementation = args
-        .implementation
-        .as_deref()
-        .filter(|i| !i.trim().is_empty());
-    let single = repository::is_single_model(&dir, implementation);
-    let source = if single {
-        Source::Fixed(vec![single_model_spec(args, &dir)?])
-    } else if dir.is_dir() || !settings.load_models_at_startup {
-        // Not loading at startup (KServe sets that when an InferenceService has no
-        // storageUri), the folder may appear later: models are loaded through the API.
-        Source::Repository(dir.clone())
-    } else {
-        anyhow::bail!(
-            "{}: no such directory (expected an MLflow model folder holding MLmodel, or a model repository)",
-            dir.display()
-        );
+    let layout = {
+        let (args, dir) = (args.clone(), dir.clone());
+        let load_at_startup = settings.load_models_at_startup;
+        tokio::task::spawn_blocking(move || startup::choose(&args, &dir, load_at_startup))
+            .await
+            .context("model discovery failed")??
     };
+    let single = layout.is_single();
+    let (source, specs) = layout.into_source(&dir);
     let options = LoadOptions {
         sources,
         defaults: args.serving_defaults(),
     };
-    let registry = tokio::task::spawn_blocking(move || Registry::new(source, options))
-        .await
-        .context("repository scan failed")?;
+    let registry = Registry::with_specs(source, options, specs);
     let models = registry.specs();
     if models.is_empty() && settings.load_models_at_startup {
         anyhow::bail!(
@@ -243,11 +247,6 @@ pub async fn prepare_state(args: &ServeArgs) -> anyhow::Result<(AppState, Startu
         );
     }
     if !single {
-        if let Some(name) = &args.name {
-            tracing::info!(
-                "--name / MLSERVER_MODEL_NAME ({name:?}) is for a single model; a repository names its models"
-            );
-        }
         tracing::info!(
             root = %dir.display(),
             models = ?models.iter().map(|m| match &m.version {
@@ -269,13 +268,15 @@ pub async fn prepare_state(args: &ServeArgs) -> anyhow::Result<(AppState, Startu
             .unwrap_or(1)
     });
     let network = settings.network.clone();
+    let required = startup::RequiredModel::from_args(args, settings.load_models_at_startup);
     let state = AppState::with_registry(
         registry,
         Readiness::starting(),
         threads,
         args.max_body_bytes,
     )
-    .with_server_settings(settings);
+    .with_server_settings(settings)
+    .with_required_model(required);
     Ok((
         state,
         Startup {
@@ -309,45 +310,6 @@ async fn wait_for_model_path(uri: &str) {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// The one model of a folder holding `MLmodel`: named by `--name` / `MLSERVER_MODEL_NAME` (else
-/// the folder), versioned by `--model-version` / `MLSERVER_MODEL_VERSION`; a
-/// `model-settings.json` beside it wins over both, as MLServer's file wins over its env. Its
-/// platform and default content type may also come from `MLSERVER_MODEL_PLATFORM` and
-/// `MLSERVER_MODEL_CONTENT_TYPE`.
-fn single_model_spec(args: &ServeArgs, dir: &std::path::Path) -> anyhow::Result<ModelSpec> {
-    let mut spec = ModelSpec::bare(args.model_name(), args.model_version.clone(), dir);
-    spec.implementation = args.implementation.clone().filter(|i| !i.trim().is_empty());
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    spec.metadata.platform = env("MLSERVER_MODEL_PLATFORM");
-    spec.metadata.content_type = env("MLSERVER_MODEL_CONTENT_TYPE")
-        .map(|ct| repository::settings::check_content_type(&ct, "MLSERVER_MODEL_CONTENT_TYPE"))
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    let path = dir.join(repository::settings::MODEL_SETTINGS_FILE);
-    if path.is_file() {
-        let file = repository::ModelSettingsFile::read(&path)?;
-        if let Some(name) = file.name {
-            if args.name.as_deref().is_some_and(|n| n != name) {
-                tracing::warn!(
-                    "{} names the model {name:?}; that wins over --name / MLSERVER_MODEL_NAME",
-                    path.display()
-                );
-            }
-            spec.name = name;
-        }
-        spec.version = file.version.or(spec.version);
-        spec.implementation = file.implementation.or(spec.implementation);
-        spec.max_batch_size = file.max_batch_size;
-        spec.max_batch_time = file.max_batch_time;
-        let from_env = std::mem::take(&mut spec.metadata);
-        spec.metadata = file.metadata;
-        spec.metadata.platform = spec.metadata.platform.or(from_env.platform);
-        spec.metadata.content_type = spec.metadata.content_type.or(from_env.content_type);
-        spec.origin = path;
-    }
-    Ok(spec)
 }
 
 /// Prepares the state and loads every startup model before returning (the in-process form of

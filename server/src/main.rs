@@ -15,8 +15,10 @@ fn main() -> std::process::ExitCode {
     match ironflow_server::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
-            eprintln!("ironflow: {e:#}");
+            // Once: an error already logged where it happened is not repeated.
+            if !ironflow_server::telemetry::already_logged(&e) {
+                tracing::error!("{e:#}");
+            }
             std::process::ExitCode::FAILURE
         }
     }

@@ -24,6 +24,8 @@ pub struct AppState {
     pub server: Arc<crate::repository::ServerSettings>,
     /// The CloudEvents header values of this server's inference responses, built once.
     pub cloudevents: Arc<CloudEvents>,
+    /// The model `--name` asks for: readiness waits for it (see [`crate::startup`]).
+    required_model: Option<Arc<crate::startup::RequiredModel>>,
 }
 
 impl AppState {
@@ -51,7 +53,19 @@ impl AppState {
             max_body_bytes,
             server: Arc::new(crate::repository::ServerSettings::default()),
             cloudevents: Arc::new(CloudEvents::new("mlserver")),
+            required_model: None,
         }
+    }
+
+    /// Readiness also waits for `required` to be READY (the model `--name` asks for).
+    pub fn with_required_model(mut self, required: Option<crate::startup::RequiredModel>) -> Self {
+        self.required_model = required.map(Arc::new);
+        self
+    }
+
+    /// The model readiness waits for, if any.
+    pub fn required_model(&self) -> Option<&crate::startup::RequiredModel> {
+        self.required_model.as_deref()
     }
 
     /// The server name `GET /v2` and gRPC `ServerMetadata` answer: `server_name`, else `ironflow`.
@@ -105,5 +119,9 @@ impl AppState {
     /// Whether the server should get traffic (`/v2/health/ready`).
     pub fn ready(&self) -> bool {
         self.readiness.is_ready()
+            && self
+                .required_model
+                .as_ref()
+                .is_none_or(|r| self.registry.get(&r.name, r.version.as_deref()).is_ok())
     }
 }

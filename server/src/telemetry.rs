@@ -1,8 +1,12 @@
 //! Logging: `tracing` to stderr, filtered by `RUST_LOG`, else `info` (`debug` when
-//! `settings.json` / `MLSERVER_DEBUG` sets `debug`); JSON lines when `use_structured_logging`
-//! is set.
+//! `settings.json` / `MLSERVER_DEBUG` sets `debug`); JSON lines when MLServer's
+//! `use_structured_logging` (`settings.json`, `MLSERVER_USE_STRUCTURED_LOGGING`) is set.
+//! Colour only when stderr is a terminal and `NO_COLOR` is unset, so logs written to a file or
+//! read with `kubectl logs` hold no escape codes.
 
+use std::io::IsTerminal;
 use std::path::Path;
+use std::time::Duration;
 
 use tracing_subscriber::EnvFilter;
 
@@ -24,15 +28,61 @@ pub fn init_for(cli: &Cli) {
     install(debug, structured);
 }
 
+/// Whether log lines get ANSI colour: stderr is a terminal and `NO_COLOR` is unset or empty
+/// (<https://no-color.org>).
+pub fn colour_wanted(stderr_is_terminal: bool, no_color: Option<&str>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(str::is_empty)
+}
+
 fn install(debug: bool, structured: bool) {
     let default = if debug { "debug" } else { "info" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let no_color = std::env::var("NO_COLOR").ok();
+    let colour = !structured && colour_wanted(std::io::stderr().is_terminal(), no_color.as_deref());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = if structured {
         builder.json().try_init()
     } else {
         builder.try_init()
     };
+}
+
+/// A duration as milliseconds with two decimals, for log fields (`load_ms=1.55`, not
+/// `1.5512340000000001`).
+pub fn millis(elapsed: Duration) -> f64 {
+    (elapsed.as_secs_f64() * 1e5).round() / 100.0
+}
+
+/// An error whose cause was already logged where it happened: whoever ends the process
+/// exits non-zero without logging it again (each error appears once in the log).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AlreadyLogged(pub String);
+
+/// Whether `error` was already logged (see [`AlreadyLogged`]).
+pub fn already_logged(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<AlreadyLogged>().is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour_wanted(true, None));
+        assert!(colour_wanted(true, Some("")));
+        assert!(!colour_wanted(true, Some("1")));
+        assert!(!colour_wanted(false, None));
+    }
+
+    #[test]
+    fn millis_are_plain_two_decimal_numbers() {
+        let ms = millis(Duration::from_nanos(1_551_234));
+        assert_eq!(ms.to_string(), "1.55");
+        assert_eq!(millis(Duration::from_secs(2)).to_string(), "2000");
+    }
 }

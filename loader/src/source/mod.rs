@@ -273,7 +273,8 @@ async fn fetch(uri: &str, url: &Url, opts: &SourceOptions) -> Result<PathBuf, So
         uri,
         dir = %final_dir.display(),
         objects = objects.len(),
-        download_ms = started.elapsed().as_secs_f64() * 1e3,
+        // Two decimals: a plain number in the log, not 17 digits.
+        download_ms = (started.elapsed().as_secs_f64() * 1e5).round() / 100.0,
         "model downloaded"
     );
     Ok(match model_root {

@@ -136,12 +136,22 @@ pub struct Registry {
 impl Registry {
     /// An empty registry reading models from `source`; nothing is loaded yet.
     pub fn new(source: Source, options: LoadOptions) -> Self {
+        let specs = match &source {
+            Source::Repository(root) => discovery::discover(root),
+            Source::Fixed(specs) => specs.clone(),
+        };
+        Self::with_specs(source, options, specs)
+    }
+
+    /// A registry of `source` whose models were already discovered as `specs` (so a start-up
+    /// that looked at the folder first does not scan it, and log its problems, twice).
+    pub fn with_specs(source: Source, options: LoadOptions, specs: Vec<ModelSpec>) -> Self {
         let registry = Self {
             slots: RwLock::new(BTreeMap::new()),
             source,
             options,
         };
-        registry.register(registry.discover());
+        registry.register(specs);
         registry
     }
 
@@ -375,7 +385,7 @@ impl Registry {
             implementation = model.implementation,
             inputs = ?model.inputs.iter().map(|i| format!("{}:{}{:?}", i.name, i.datatype, i.shape)).collect::<Vec<_>>(),
             outputs = ?model.outputs.iter().map(|o| format!("{}:{}{:?}", o.name, o.datatype, o.shape)).collect::<Vec<_>>(),
-            load_ms = started.elapsed().as_secs_f64() * 1e3,
+            load_ms = crate::telemetry::millis(started.elapsed()),
             "model loaded"
         );
         let defaults = &self.options.defaults;

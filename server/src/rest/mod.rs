@@ -110,9 +110,13 @@ fn routes() -> Router<AppState> {
             "/v2/models/{name}/versions/{version}/generate_stream",
             post(stream::version_infer_stream),
         )
-        .route("/v2/docs", get(openapi::docs))
+        .route("/v2/docs", get(crate::docs::page))
         .route("/v2/docs/dataplane.json", get(openapi::dataplane))
-        .route("/v2/models/{name}/docs", get(openapi::docs))
+        .route("/v2/models/{name}/docs", get(crate::docs::page))
+        .route(
+            "/v2/models/{name}/docs/example.json",
+            get(crate::docs::model_example),
+        )
         .route(
             "/v2/models/{name}/docs/dataplane.json",
             get(openapi::dataplane),

@@ -102,6 +102,7 @@ impl TestServer {
         let mut args = ServeArgs {
             model_dir: model_dir.to_owned(),
             name: Some(name.to_owned()),
+            repository: false,
             model_version: None,
             implementation: None,
             host: "127.0.0.1".parse().expect("ip"),
