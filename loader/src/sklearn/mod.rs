@@ -31,7 +31,9 @@ mod cluster;
 mod compose;
 #[cfg(test)]
 mod corpus_tests;
+mod cross_decomposition;
 mod decomposition;
+mod dummy;
 mod encoders;
 #[cfg(test)]
 mod example_tests;
@@ -42,12 +44,16 @@ mod gradient_boosting;
 mod hist_gradient_boosting;
 mod iforest;
 mod impute;
+mod kernel_ridge;
 mod linear;
 mod naive_bayes;
 mod neighbors;
 mod neural_network;
 pub mod obj;
 pub mod output;
+mod pairwise;
+#[cfg(test)]
+mod predictor_tests;
 mod preprocessing;
 mod svm;
 pub mod table;
@@ -73,6 +79,8 @@ pub enum Method {
     PredictLogProba,
     /// `predict_joint_log_proba` (naive Bayes).
     PredictJointLogProba,
+    /// `decision_function`: `[N]` (binary, regression-like) or `[N, k]` scores.
+    DecisionFunction,
 }
 
 impl Method {
@@ -83,6 +91,7 @@ impl Method {
             "predict_proba" => Self::PredictProba,
             "predict_log_proba" => Self::PredictLogProba,
             "predict_joint_log_proba" => Self::PredictJointLogProba,
+            "decision_function" => Self::DecisionFunction,
             _ => return None,
         })
     }
@@ -94,6 +103,7 @@ impl Method {
             Self::PredictProba => "predict_proba",
             Self::PredictLogProba => "predict_log_proba",
             Self::PredictJointLogProba => "predict_joint_log_proba",
+            Self::DecisionFunction => "decision_function",
         }
     }
 }
@@ -200,6 +210,10 @@ impl Registry {
         gradient_boosting::register(&mut reg);
         hist_gradient_boosting::register(&mut reg);
         iforest::register(&mut reg);
+        // Issue 14 predictors.
+        cross_decomposition::register(&mut reg);
+        dummy::register(&mut reg);
+        kernel_ridge::register(&mut reg);
         reg
     }
 
