@@ -50,7 +50,14 @@ fn classifier(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> 
             } else {
                 one_hot(best)
             };
-            (Some(classes.take(&[best]).map_err(|e| ctx.invalid(e.to_string()))?), proba)
+            (
+                Some(
+                    classes
+                        .take(&[best])
+                        .map_err(|e| ctx.invalid(e.to_string()))?,
+                ),
+                proba,
+            )
         }
         "constant" => {
             let constant = obj::attr(inst, "constant", ctx)?;
@@ -75,7 +82,10 @@ fn classifier(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> 
             )))
         }
     };
-    Ok(Compiled::Estimator(Box::new(DummyClassifier { label, proba })))
+    Ok(Compiled::Estimator(Box::new(DummyClassifier {
+        label,
+        proba,
+    })))
 }
 
 /// `classes_[k] == constant` as numpy compares an int, float or str label.

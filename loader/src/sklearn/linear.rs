@@ -159,7 +159,10 @@ struct LinearRegressor {
 fn compile_one_class(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
     let coef = obj::f64_vec(inst, "coef_", ctx)?;
     let offset = obj::opt_f64(inst, "offset_").ok_or_else(|| ctx.invalid("missing offset_"))?;
-    Ok(Compiled::Estimator(Box::new(OneClassLinear { coef, offset })))
+    Ok(Compiled::Estimator(Box::new(OneClassLinear {
+        coef,
+        offset,
+    })))
 }
 
 struct OneClassLinear {
@@ -208,7 +211,8 @@ impl Estimator for LinearRegressor {
     fn run(&self, _method: Method, x: Data) -> Result<Output, PredictError> {
         let mut d = self.linear.decision(x)?;
         if self.log_link {
-            d.row_iter_mut().for_each(|r| r.iter_mut().for_each(|v| *v = v.exp()));
+            d.row_iter_mut()
+                .for_each(|r| r.iter_mut().for_each(|v| *v = v.exp()));
         }
         Ok(if self.linear.flat {
             Output::Vector(d.into_data())

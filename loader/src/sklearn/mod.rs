@@ -8,7 +8,7 @@
 //! float64 matrix out) or an [`Estimator`] (data in, a [`Method`]'s [`Output`] out).
 //! Composites (Pipeline, ColumnTransformer, FeatureUnion) compile their children through
 //! [`Ctx::compile_child`], which tracks the path inside the model for error messages
-//! (`Pipeline.steps[1] -> sklearn.cross_decomposition._pls.PLSRegression is not supported`).
+//! (`Pipeline.steps[1] -> sklearn.neighbors._lof.LocalOutlierFactor is not supported`).
 //!
 //! Adding a family (e.g. `tree.rs`):
 //! 1. `mod tree;` here and `tree::register(&mut reg);` in [`Registry::with_builtins`].
@@ -44,8 +44,10 @@ mod gradient_boosting;
 mod hist_gradient_boosting;
 mod iforest;
 mod impute;
+mod isotonic;
 mod kernel_ridge;
 mod linear;
+mod meta;
 mod naive_bayes;
 mod neighbors;
 mod neural_network;
@@ -214,6 +216,8 @@ impl Registry {
         cross_decomposition::register(&mut reg);
         dummy::register(&mut reg);
         kernel_ridge::register(&mut reg);
+        isotonic::register(&mut reg);
+        meta::register(&mut reg);
         reg
     }
 

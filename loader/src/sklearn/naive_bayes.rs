@@ -31,7 +31,10 @@ enum Discrete {
         binarize: Option<f64>,
     },
     /// CategoricalNB: one `(classes, categories)` table per feature.
-    Categorical { tables: Vec<Matrix>, prior: Vec<f64> },
+    Categorical {
+        tables: Vec<Matrix>,
+        prior: Vec<f64>,
+    },
 }
 
 struct DiscreteNb {

@@ -8,10 +8,54 @@ use std::path::PathBuf;
 
 use crate::test_support::run_case_dir;
 
-const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sklearn/predictors");
+const CASES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../examples/sklearn/predictors"
+);
 
-/// Cases ironflow still refuses, each with the reason.
-const REFUSED: &[(&str, &str)] = &[];
+/// Cases (by name prefix) ironflow still refuses at load, each with the reason.
+const REFUSED: &[(&str, &str)] = &[
+    (
+        "bayesian-gaussian-mixture",
+        "BayesianGaussianMixture not implemented yet",
+    ),
+    (
+        "birch",
+        "Birch pickles hold object cycles the pickle reader refuses",
+    ),
+    (
+        "bisecting-kmeans",
+        "BisectingKMeans (its bisect tree, _kmeans_single_* function refs) not implemented yet",
+    ),
+    ("elliptic-envelope", "EllipticEnvelope not implemented yet"),
+    ("gaussian-mixture", "GaussianMixture not implemented yet"),
+    (
+        "gpc",
+        "GaussianProcessClassifier (Laplace approximation) not implemented yet",
+    ),
+    (
+        "gpr",
+        "GaussianProcessRegressor and its kernel algebra not implemented yet",
+    ),
+    ("label-propagation", "LabelPropagation not implemented yet"),
+    ("label-spreading", "LabelSpreading not implemented yet"),
+    ("lda-", "LinearDiscriminantAnalysis not implemented yet"),
+    ("lof-novelty", "LocalOutlierFactor not implemented yet"),
+    (
+        "multioutput-classifier",
+        "2-D label outputs (MultiOutputClassifier) not implemented yet",
+    ),
+    (
+        "nearest-centroid",
+        "NearestCentroid (1.9's prior-weighted discriminant path) not implemented yet",
+    ),
+    (
+        "output-code",
+        "OutputCodeClassifier's _ConstantPredictor members not implemented yet",
+    ),
+    ("qda", "QuadraticDiscriminantAnalysis not implemented yet"),
+    ("radius-neighbors", "RadiusNeighbors* not implemented yet"),
+];
 
 fn cases() -> Vec<PathBuf> {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(CASES)
@@ -30,7 +74,7 @@ fn predictors_match_mlflow() {
     let (mut passed, mut refused, mut failed) = (0, 0, Vec::new());
     for dir in &cases {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let expected_refusal = REFUSED.iter().find(|(case, _)| *case == name);
+        let expected_refusal = REFUSED.iter().find(|(prefix, _)| name.starts_with(prefix));
         match (run_case_dir(dir), expected_refusal) {
             (Ok(()), None) => passed += 1,
             (Ok(()), Some(_)) => failed.push(format!("{name}: passes, drop it from REFUSED")),
