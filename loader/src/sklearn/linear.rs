@@ -65,6 +65,7 @@ pub fn register(reg: &mut Registry) {
         "sklearn.linear_model._ridge.RidgeClassifier",
         "sklearn.linear_model._ridge.RidgeClassifierCV",
         "sklearn.svm._classes.LinearSVC",
+        "sklearn.discriminant_analysis.LinearDiscriminantAnalysis",
     ] {
         reg.insert(path, compile_classifier);
     }
@@ -257,6 +258,9 @@ fn compile_classifier(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, Compil
     }
     let proba = match class {
         "LogisticRegression" | "LogisticRegressionCV" => logistic_proba(inst, n_classes),
+        // `expit` / `[1 − p, p]` for two classes, softmax otherwise.
+        "LinearDiscriminantAnalysis" if n_classes <= 2 => Proba::OneVsRest,
+        "LinearDiscriminantAnalysis" => Proba::Softmax,
         "SGDClassifier" => match opt_str(inst, "loss") {
             Some("log_loss" | "log") => Proba::OneVsRest,
             Some("modified_huber") => Proba::ModifiedHuber,

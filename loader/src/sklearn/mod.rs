@@ -33,6 +33,7 @@ mod compose;
 mod corpus_tests;
 mod cross_decomposition;
 mod decomposition;
+mod discriminant;
 mod dummy;
 mod encoders;
 #[cfg(test)]
@@ -48,6 +49,7 @@ mod isotonic;
 mod kernel_ridge;
 mod linear;
 mod meta;
+mod mixture;
 mod naive_bayes;
 mod neighbors;
 mod neural_network;
@@ -218,6 +220,8 @@ impl Registry {
         kernel_ridge::register(&mut reg);
         isotonic::register(&mut reg);
         meta::register(&mut reg);
+        mixture::register(&mut reg);
+        discriminant::register(&mut reg);
         reg
     }
 

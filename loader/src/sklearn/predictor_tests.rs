@@ -16,10 +16,6 @@ const CASES: &str = concat!(
 /// Cases (by name prefix) ironflow still refuses at load, each with the reason.
 const REFUSED: &[(&str, &str)] = &[
     (
-        "bayesian-gaussian-mixture",
-        "BayesianGaussianMixture not implemented yet",
-    ),
-    (
         "birch",
         "Birch pickles hold object cycles the pickle reader refuses",
     ),
@@ -28,7 +24,6 @@ const REFUSED: &[(&str, &str)] = &[
         "BisectingKMeans (its bisect tree, _kmeans_single_* function refs) not implemented yet",
     ),
     ("elliptic-envelope", "EllipticEnvelope not implemented yet"),
-    ("gaussian-mixture", "GaussianMixture not implemented yet"),
     (
         "gpc",
         "GaussianProcessClassifier (Laplace approximation) not implemented yet",
@@ -39,7 +34,6 @@ const REFUSED: &[(&str, &str)] = &[
     ),
     ("label-propagation", "LabelPropagation not implemented yet"),
     ("label-spreading", "LabelSpreading not implemented yet"),
-    ("lda-", "LinearDiscriminantAnalysis not implemented yet"),
     ("lof-novelty", "LocalOutlierFactor not implemented yet"),
     (
         "multioutput-classifier",
@@ -53,7 +47,6 @@ const REFUSED: &[(&str, &str)] = &[
         "output-code",
         "OutputCodeClassifier's _ConstantPredictor members not implemented yet",
     ),
-    ("qda", "QuadraticDiscriminantAnalysis not implemented yet"),
     ("radius-neighbors", "RadiusNeighbors* not implemented yet"),
 ];
 
