@@ -31,6 +31,7 @@ mod cluster;
 mod compose;
 #[cfg(test)]
 mod corpus_tests;
+mod covariance;
 mod cross_decomposition;
 mod decomposition;
 mod discriminant;
@@ -222,6 +223,7 @@ impl Registry {
         meta::register(&mut reg);
         mixture::register(&mut reg);
         discriminant::register(&mut reg);
+        covariance::register(&mut reg);
         reg
     }
 

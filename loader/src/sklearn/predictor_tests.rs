@@ -23,7 +23,6 @@ const REFUSED: &[(&str, &str)] = &[
         "bisecting-kmeans",
         "BisectingKMeans (its bisect tree, _kmeans_single_* function refs) not implemented yet",
     ),
-    ("elliptic-envelope", "EllipticEnvelope not implemented yet"),
     (
         "gpc",
         "GaussianProcessClassifier (Laplace approximation) not implemented yet",
@@ -42,10 +41,6 @@ const REFUSED: &[(&str, &str)] = &[
     (
         "nearest-centroid",
         "NearestCentroid (1.9's prior-weighted discriminant path) not implemented yet",
-    ),
-    (
-        "output-code",
-        "OutputCodeClassifier's _ConstantPredictor members not implemented yet",
     ),
     ("radius-neighbors", "RadiusNeighbors* not implemented yet"),
 ];

@@ -20,6 +20,46 @@ pub fn register(reg: &mut Registry) {
     reg.insert("sklearn.multiclass.OneVsRestClassifier", compile);
     reg.insert("sklearn.multiclass.OneVsOneClassifier", compile);
     reg.insert("sklearn.multiclass.OutputCodeClassifier", compile);
+    reg.insert("sklearn.multiclass._ConstantPredictor", constant);
+}
+
+/// `_ConstantPredictor`: a member fitted on a single class answers `y_` for every row
+/// (`predict`, `decision_function`) and `[1 − y_, y_]` as probabilities.
+struct Constant {
+    y: f64,
+}
+
+fn constant(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
+    let y = obj::f64_vec(inst, "y_", ctx)?;
+    match y.as_slice() {
+        [v] => Ok(Compiled::Estimator(Box::new(Constant { y: *v }))),
+        _ => Err(ctx.invalid("y_ is not a single value")),
+    }
+}
+
+impl Estimator for Constant {
+    fn output_info(&self, method: Method) -> Option<OutputInfo> {
+        match method {
+            Method::Predict | Method::DecisionFunction => Some(OutputInfo {
+                datatype: DataType::Fp64,
+                shape: vec![-1],
+            }),
+            Method::PredictProba => Some(OutputInfo {
+                datatype: DataType::Fp64,
+                shape: vec![-1, 2],
+            }),
+            _ => None,
+        }
+    }
+
+    fn run(&self, method: Method, x: Data) -> Result<Output, PredictError> {
+        let n = x.rows();
+        Ok(if method == Method::PredictProba {
+            Output::Matrix(Matrix::new(n, 2, [1.0 - self.y, self.y].repeat(n))?)
+        } else {
+            Output::Vector(vec![self.y; n])
+        })
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
