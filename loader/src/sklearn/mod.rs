@@ -42,6 +42,7 @@ mod example_tests;
 #[cfg(test)]
 mod fixture_tests;
 mod forest;
+mod gaussian_process;
 mod gradient_boosting;
 mod hist_gradient_boosting;
 mod iforest;
@@ -224,6 +225,7 @@ impl Registry {
         mixture::register(&mut reg);
         discriminant::register(&mut reg);
         covariance::register(&mut reg);
+        gaussian_process::register(&mut reg);
         reg
     }
 

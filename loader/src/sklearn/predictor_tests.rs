@@ -27,10 +27,6 @@ const REFUSED: &[(&str, &str)] = &[
         "gpc",
         "GaussianProcessClassifier (Laplace approximation) not implemented yet",
     ),
-    (
-        "gpr",
-        "GaussianProcessRegressor and its kernel algebra not implemented yet",
-    ),
     ("label-propagation", "LabelPropagation not implemented yet"),
     ("label-spreading", "LabelSpreading not implemented yet"),
     ("lof-novelty", "LocalOutlierFactor not implemented yet"),
