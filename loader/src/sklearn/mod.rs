@@ -61,6 +61,7 @@ mod pairwise;
 #[cfg(test)]
 mod predictor_tests;
 mod preprocessing;
+mod radius_neighbors;
 mod svm;
 pub mod table;
 mod tree;
@@ -226,6 +227,7 @@ impl Registry {
         discriminant::register(&mut reg);
         covariance::register(&mut reg);
         gaussian_process::register(&mut reg);
+        radius_neighbors::register(&mut reg);
         reg
     }
 
@@ -313,6 +315,11 @@ impl Ctx<'_> {
         self.class = class;
         compile(inst, &self)
     }
+}
+
+/// The index in `classes` of the first (only) label of `label`.
+fn meta_positions(label: &Labels, classes: &Labels) -> Option<usize> {
+    meta::positions(label, classes).first().copied().flatten()
 }
 
 fn kind_of(obj: &PyObj) -> &'static str {

@@ -38,7 +38,6 @@ const REFUSED: &[(&str, &str)] = &[
         "nearest-centroid",
         "NearestCentroid (1.9's prior-weighted discriminant path) not implemented yet",
     ),
-    ("radius-neighbors", "RadiusNeighbors* not implemented yet"),
 ];
 
 fn cases() -> Vec<PathBuf> {

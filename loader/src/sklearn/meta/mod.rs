@@ -141,7 +141,7 @@ fn keys(l: &Labels) -> Vec<Key> {
 }
 
 /// The index in `classes` of each predicted label (`None` where it is not a class).
-fn positions(pred: &Labels, classes: &Labels) -> Vec<Option<usize>> {
+pub(super) fn positions(pred: &Labels, classes: &Labels) -> Vec<Option<usize>> {
     let class_keys = keys(classes);
     keys(pred)
         .iter()
