@@ -49,6 +49,7 @@ mod iforest;
 mod impute;
 mod isotonic;
 mod kernel_ridge;
+mod label_propagation;
 mod linear;
 mod meta;
 mod mixture;
@@ -228,6 +229,7 @@ impl Registry {
         covariance::register(&mut reg);
         gaussian_process::register(&mut reg);
         radius_neighbors::register(&mut reg);
+        label_propagation::register(&mut reg);
         reg
     }
 

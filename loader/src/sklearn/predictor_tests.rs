@@ -27,8 +27,6 @@ const REFUSED: &[(&str, &str)] = &[
         "gpc",
         "GaussianProcessClassifier (Laplace approximation) not implemented yet",
     ),
-    ("label-propagation", "LabelPropagation not implemented yet"),
-    ("label-spreading", "LabelSpreading not implemented yet"),
     ("lof-novelty", "LocalOutlierFactor not implemented yet"),
     (
         "multioutput-classifier",
