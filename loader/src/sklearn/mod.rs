@@ -54,6 +54,7 @@ mod linear;
 mod meta;
 mod mixture;
 mod naive_bayes;
+mod nearest_centroid;
 mod neighbors;
 mod neural_network;
 pub mod obj;
@@ -230,6 +231,7 @@ impl Registry {
         gaussian_process::register(&mut reg);
         radius_neighbors::register(&mut reg);
         label_propagation::register(&mut reg);
+        nearest_centroid::register(&mut reg);
         reg
     }
 

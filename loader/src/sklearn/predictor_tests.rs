@@ -32,10 +32,6 @@ const REFUSED: &[(&str, &str)] = &[
         "multioutput-classifier",
         "2-D label outputs (MultiOutputClassifier) not implemented yet",
     ),
-    (
-        "nearest-centroid",
-        "NearestCentroid (1.9's prior-weighted discriminant path) not implemented yet",
-    ),
 ];
 
 fn cases() -> Vec<PathBuf> {
