@@ -8,7 +8,7 @@
 //! float64 matrix out) or an [`Estimator`] (data in, a [`Method`]'s [`Output`] out).
 //! Composites (Pipeline, ColumnTransformer, FeatureUnion) compile their children through
 //! [`Ctx::compile_child`], which tracks the path inside the model for error messages
-//! (`Pipeline.steps[1] -> sklearn.neighbors._lof.LocalOutlierFactor is not supported`).
+//! (`Pipeline.steps[1] -> sklearn.cluster._birch.Birch is not supported`).
 //!
 //! Adding a family (e.g. `tree.rs`):
 //! 1. `mod tree;` here and `tree::register(&mut reg);` in [`Registry::with_builtins`].
@@ -51,6 +51,7 @@ mod isotonic;
 mod kernel_ridge;
 mod label_propagation;
 mod linear;
+mod lof;
 mod meta;
 mod mixture;
 mod naive_bayes;
@@ -232,6 +233,7 @@ impl Registry {
         radius_neighbors::register(&mut reg);
         label_propagation::register(&mut reg);
         nearest_centroid::register(&mut reg);
+        lof::register(&mut reg);
         reg
     }
 

@@ -27,7 +27,6 @@ const REFUSED: &[(&str, &str)] = &[
         "gpc",
         "GaussianProcessClassifier (Laplace approximation) not implemented yet",
     ),
-    ("lof-novelty", "LocalOutlierFactor not implemented yet"),
     (
         "multioutput-classifier",
         "2-D label outputs (MultiOutputClassifier) not implemented yet",
