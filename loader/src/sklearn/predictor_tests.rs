@@ -27,10 +27,6 @@ const REFUSED: &[(&str, &str)] = &[
         "gpc",
         "GaussianProcessClassifier (Laplace approximation) not implemented yet",
     ),
-    (
-        "multioutput-classifier",
-        "2-D label outputs (MultiOutputClassifier) not implemented yet",
-    ),
 ];
 
 fn cases() -> Vec<PathBuf> {

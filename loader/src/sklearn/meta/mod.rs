@@ -99,6 +99,10 @@ fn as_matrix(out: Output) -> Result<Matrix, PredictError> {
             let n = v.len();
             Matrix::new(n, 1, v)
         }
+        Output::LabelColumns { labels, cols } => {
+            let v = label_values(&labels)?;
+            Matrix::new(v.len() / cols.max(1), cols, v)
+        }
     }
 }
 

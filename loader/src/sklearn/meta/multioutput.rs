@@ -2,13 +2,14 @@
 //! RegressorChain (`sklearn/multioutput.py` `_BaseChain._get_predictions`): member `c` sees `X`
 //! plus the chain's earlier `chain_method_` answers (positive-class column for
 //! `predict_proba`); the outputs, in chain order, are put back in target order by `order_`,
-//! always as float64. MultiOutputClassifier (2-D labels) is not registered.
+//! always as float64. MultiOutputClassifier stacks its members' labels as `[N, targets]`
+//! (`np.asarray(y).T`: one dtype, so members must agree on it).
 
 use crate::datatype::DataType;
 use crate::error::PredictError;
 use crate::pyobj::Instance;
 
-use super::super::output::Output;
+use super::super::output::{Labels, Output};
 use super::super::table::{Data, Matrix};
 use super::super::{obj, CompileError, Compiled, Ctx, Estimator, Method, OutputInfo, Registry};
 use super::{all_members, require, run_matrix, Member};
@@ -16,31 +17,61 @@ use super::{all_members, require, run_matrix, Member};
 /// Registers the multi-output estimators.
 pub fn register(reg: &mut Registry) {
     reg.insert("sklearn.multioutput.MultiOutputRegressor", multi_output);
+    reg.insert("sklearn.multioutput.MultiOutputClassifier", multi_output);
     reg.insert("sklearn.multioutput.ClassifierChain", chain);
     reg.insert("sklearn.multioutput.RegressorChain", chain);
 }
 
 struct MultiOutput {
     members: Vec<Member>,
+    /// The members' shared label datatype (classifier), else float64 values.
+    labels: Option<DataType>,
 }
 
 fn multi_output(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
     let members = all_members(inst, "estimators_", ctx)?;
+    let mut types = Vec::with_capacity(members.len());
     for m in &members {
         require(m.as_ref(), Method::Predict, "a member", ctx)?;
+        types.extend(m.output_info(Method::Predict).map(|i| i.datatype));
     }
-    Ok(Compiled::Estimator(Box::new(MultiOutput { members })))
+    let labels = if inst.class.name == "MultiOutputClassifier" {
+        let first = types.first().copied().unwrap_or(DataType::Fp64);
+        if types.iter().any(|t| *t != first) {
+            return Err(ctx.invalid("members predict labels of different dtypes"));
+        }
+        Some(first)
+    } else {
+        None
+    };
+    Ok(Compiled::Estimator(Box::new(MultiOutput {
+        members,
+        labels,
+    })))
 }
 
 impl Estimator for MultiOutput {
     fn output_info(&self, method: Method) -> Option<OutputInfo> {
         (method == Method::Predict).then(|| OutputInfo {
-            datatype: DataType::Fp64,
+            datatype: self.labels.unwrap_or(DataType::Fp64),
             shape: vec![-1, self.members.len() as i64],
         })
     }
 
     fn run(&self, _method: Method, x: Data) -> Result<Output, PredictError> {
+        if self.labels.is_some() {
+            let cols: Vec<Labels> = self
+                .members
+                .iter()
+                .map(|m| match m.run(Method::Predict, x.clone())? {
+                    Output::Labels(l) => Ok(l),
+                    _ => Err(PredictError::Runtime(
+                        "a member did not predict labels".into(),
+                    )),
+                })
+                .collect::<Result<_, _>>()?;
+            return interleave(&cols, x.rows());
+        }
         let cols: Vec<Matrix> = self
             .members
             .iter()
@@ -48,6 +79,63 @@ impl Estimator for MultiOutput {
             .collect::<Result<_, _>>()?;
         Ok(Output::Matrix(Matrix::hstack(x.rows(), &cols)?))
     }
+}
+
+/// Row-major `[N, members]` labels from one label column per member.
+fn interleave(cols: &[Labels], n: usize) -> Result<Output, PredictError> {
+    let k = cols.len();
+    let order: Vec<usize> = (0..n * k).map(|i| (i % k) * n + i / k).collect();
+    let flat = match cols.first() {
+        Some(Labels::Int64(_)) => Labels::Int64(
+            cols.iter()
+                .flat_map(|c| match c {
+                    Labels::Int64(v) => v.clone(),
+                    _ => Vec::new(),
+                })
+                .collect(),
+        ),
+        Some(Labels::Int32(_)) => Labels::Int32(
+            cols.iter()
+                .flat_map(|c| match c {
+                    Labels::Int32(v) => v.clone(),
+                    _ => Vec::new(),
+                })
+                .collect(),
+        ),
+        Some(Labels::Float(_)) => Labels::Float(
+            cols.iter()
+                .flat_map(|c| match c {
+                    Labels::Float(v) => v.clone(),
+                    _ => Vec::new(),
+                })
+                .collect(),
+        ),
+        Some(Labels::Bool(_)) => Labels::Bool(
+            cols.iter()
+                .flat_map(|c| match c {
+                    Labels::Bool(v) => v.clone(),
+                    _ => Vec::new(),
+                })
+                .collect(),
+        ),
+        _ => Labels::Str(
+            cols.iter()
+                .flat_map(|c| match c {
+                    Labels::Str(v) => v.clone(),
+                    _ => Vec::new(),
+                })
+                .collect(),
+        ),
+    };
+    if flat.len() != n * k {
+        return Err(PredictError::Runtime(
+            "members predicted different label types".into(),
+        ));
+    }
+    Ok(Output::LabelColumns {
+        labels: flat.take(&order)?,
+        cols: k,
+    })
 }
 
 struct Chain {
