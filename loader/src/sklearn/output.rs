@@ -144,7 +144,7 @@ impl Output {
             Self::Labels(Labels::Bool(v)) => plain(&[v.len()], &v),
             Self::Labels(Labels::Str(v)) => Ok(Tensor::from(ndarray::Array1::from(v))),
             Self::LabelColumns { labels, cols } => {
-                let rows = if cols == 0 { 0 } else { labels.len() / cols };
+                let rows = labels.len().checked_div(cols).unwrap_or(0);
                 let shape = [rows, cols];
                 match labels {
                     Labels::Int64(v) => plain(&shape, &v),
