@@ -195,6 +195,10 @@ pub(crate) fn resolve(module: &str, name: &str) -> Result<Global, PickleError> {
 /// `balanced_accuracy_score`, SelectKBest's `f_classif`): inert named values that the reader
 /// refuses to call.
 fn is_sklearn_function_value(module: &str, name: &str) -> bool {
+    // BisectingKMeans keeps the k-means routine it used as an attribute.
+    if module == "sklearn.cluster._kmeans" {
+        return matches!(name, "_kmeans_single_lloyd" | "_kmeans_single_elkan");
+    }
     (module.starts_with("sklearn.metrics.") || module.starts_with("sklearn.feature_selection."))
         && module.split('.').all(is_identifier)
         && is_identifier(name)

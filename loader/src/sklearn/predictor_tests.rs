@@ -20,10 +20,6 @@ const REFUSED: &[(&str, &str)] = &[
         "Birch pickles hold object cycles the pickle reader refuses",
     ),
     (
-        "bisecting-kmeans",
-        "BisectingKMeans (its bisect tree, _kmeans_single_* function refs) not implemented yet",
-    ),
-    (
         "gpc",
         "GaussianProcessClassifier (Laplace approximation) not implemented yet",
     ),

@@ -153,6 +153,8 @@ pub(crate) fn function(module: &str, name: &str) -> bool {
     (module == "numpy" && (NUMPY_UFUNCS.contains(&name) || matches!(name, "mean" | "median")))
         || (module.starts_with("scipy.special") && SCIPY_UFUNCS.contains(&name))
         || sklearn_function_value(module, name)
+        || (module == "sklearn.cluster._kmeans"
+            && matches!(name, "_kmeans_single_lloyd" | "_kmeans_single_elkan"))
 }
 
 /// sklearn functions kept as plain attributes but never called at predict time (a scorer's
