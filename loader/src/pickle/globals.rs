@@ -108,6 +108,24 @@ pub(crate) const EXACT: &[(&str, &str, Handler)] = &[
         "__pyx_unpickle_SeedSequence",
         Record,
     ),
+    // numpy masked arrays (a search's `cv_results_`): inert records, never used at predict.
+    ("numpy.ma.core", "_mareconstruct", Record),
+    ("numpy.ma.core", "MaskedArray", TypeOnly),
+    ("numpy.ma", "MaskedArray", TypeOnly),
+    // numpy ufuncs kept as plain attributes (`TransformedTargetRegressor(func=np.log)`):
+    // named values, never called by the reader.
+    ("numpy", "log", TypeOnly),
+    ("numpy", "log1p", TypeOnly),
+    ("numpy", "log2", TypeOnly),
+    ("numpy", "log10", TypeOnly),
+    ("numpy", "exp", TypeOnly),
+    ("numpy", "expm1", TypeOnly),
+    ("numpy", "exp2", TypeOnly),
+    ("numpy", "sqrt", TypeOnly),
+    ("numpy", "cbrt", TypeOnly),
+    ("numpy", "square", TypeOnly),
+    ("numpy", "mean", TypeOnly),
+    ("numpy", "median", TypeOnly),
     // builtins (protocol 0-2 spell the module `__builtin__`, mapped before lookup).
     ("builtins", "object", TypeOnly),
     ("builtins", "slice", Record),
@@ -168,11 +186,26 @@ pub(crate) fn resolve(module: &str, name: &str) -> Result<Global, PickleError> {
         .find(|(m, n, _)| *m == module && *n == name)
         .map(|(_, _, h)| *h)
         .or_else(|| is_sklearn_record(module, name).then_some(Record))
+        .or_else(|| is_sklearn_function_value(module, name).then_some(TypeOnly))
         .ok_or_else(|| PickleError::UnsupportedGlobal(format!("{original}.{name}")))?;
     Ok(Global {
         class: PyClass::new(module, name),
         handler,
     })
+}
+
+/// sklearn functions kept as plain attributes but never called at predict time (a scorer's
+/// `balanced_accuracy_score`, SelectKBest's `f_classif`): inert named values that the reader
+/// refuses to call.
+fn is_sklearn_function_value(module: &str, name: &str) -> bool {
+    // BisectingKMeans keeps the k-means routine it used as an attribute.
+    if module == "sklearn.cluster._kmeans" {
+        return matches!(name, "_kmeans_single_lloyd" | "_kmeans_single_elkan");
+    }
+    (module.starts_with("sklearn.metrics.") || module.starts_with("sklearn.feature_selection."))
+        && module.split('.').all(is_identifier)
+        && is_identifier(name)
+        && !name.starts_with('_')
 }
 
 /// The `sklearn.*` pattern of the module docs, rule 2.

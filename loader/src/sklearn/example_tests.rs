@@ -19,7 +19,8 @@ fn cases() -> Vec<PathBuf> {
     let mut cases = Vec::new();
     for env in std::fs::read_dir(EXAMPLES).unwrap() {
         let env = env.unwrap().path();
-        if !env.is_dir() {
+        // `predictors/` is issue 14's set, checked by `predictor_tests`.
+        if !env.is_dir() || env.ends_with("predictors") {
             continue;
         }
         for case in std::fs::read_dir(&env).unwrap() {

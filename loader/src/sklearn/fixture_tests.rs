@@ -162,11 +162,7 @@ fn unsupported_classes_report_their_path() {
     };
     let step =
         |name: &str, est| Arc::new(PyObj::Tuple(vec![Arc::new(PyObj::Str(name.into())), est]));
-    let nu = inst(
-        "sklearn.cross_decomposition._pls",
-        "PLSRegression",
-        Vec::new(),
-    );
+    let nu = inst("sklearn.cluster._birch", "Birch", Vec::new());
     let scaler = inst(
         "sklearn.preprocessing._data",
         "Normalizer",
@@ -183,7 +179,7 @@ fn unsupported_classes_report_their_path() {
     let err = Registry::with_builtins().compile(&pipe).err().unwrap();
     assert_eq!(
         err.to_string(),
-        "Pipeline.steps[1] -> sklearn.cross_decomposition._pls.PLSRegression is not supported"
+        "Pipeline.steps[1] -> sklearn.cluster._birch.Birch is not supported"
     );
     let _ = Matrix::zeros(0, 0);
 }

@@ -27,9 +27,35 @@ pub fn register(reg: &mut Registry) {
         "sklearn.linear_model._bayes.BayesianRidge",
         "sklearn.linear_model._bayes.ARDRegression",
         "sklearn.svm._classes.LinearSVR",
+        "sklearn.linear_model._least_angle.Lars",
+        "sklearn.linear_model._least_angle.LassoLars",
+        "sklearn.linear_model._least_angle.LassoLarsIC",
+        "sklearn.linear_model._least_angle.LarsCV",
+        "sklearn.linear_model._least_angle.LassoLarsCV",
+        "sklearn.linear_model._omp.OrthogonalMatchingPursuit",
+        "sklearn.linear_model._omp.OrthogonalMatchingPursuitCV",
+        "sklearn.linear_model._coordinate_descent.MultiTaskLasso",
+        "sklearn.linear_model._coordinate_descent.MultiTaskLassoCV",
+        "sklearn.linear_model._coordinate_descent.MultiTaskElasticNet",
+        "sklearn.linear_model._coordinate_descent.MultiTaskElasticNetCV",
+        "sklearn.linear_model._passive_aggressive.PassiveAggressiveRegressor",
+        "sklearn.linear_model._quantile.QuantileRegressor",
+        "sklearn.linear_model._theil_sen.TheilSenRegressor",
     ] {
         reg.insert(path, compile_regressor);
     }
+    for path in [
+        "sklearn.linear_model._glm.glm.PoissonRegressor",
+        "sklearn.linear_model._glm.glm.GammaRegressor",
+        "sklearn.linear_model._glm.glm.TweedieRegressor",
+        "sklearn.linear_model._glm.glm._GeneralizedLinearRegressor",
+    ] {
+        reg.insert(path, compile_glm);
+    }
+    reg.insert(
+        "sklearn.linear_model._stochastic_gradient.SGDOneClassSVM",
+        compile_one_class,
+    );
     for path in [
         "sklearn.linear_model._logistic.LogisticRegression",
         "sklearn.linear_model._logistic.LogisticRegressionCV",
@@ -39,6 +65,7 @@ pub fn register(reg: &mut Registry) {
         "sklearn.linear_model._ridge.RidgeClassifier",
         "sklearn.linear_model._ridge.RidgeClassifierCV",
         "sklearn.svm._classes.LinearSVC",
+        "sklearn.discriminant_analysis.LinearDiscriminantAnalysis",
     ] {
         reg.insert(path, compile_classifier);
     }
@@ -98,11 +125,76 @@ impl Linear {
 fn compile_regressor(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
     Ok(Compiled::Estimator(Box::new(LinearRegressor {
         linear: Linear::read(inst, ctx)?,
+        log_link: false,
     })))
 }
 
+/// A generalized linear model (`_glm/glm.py`): `link.inverse(X · coef_ + intercept_)`.
+/// Poisson and Gamma use the log link; Tweedie's `link="auto"` is identity for `power <= 0`
+/// and log otherwise.
+fn compile_glm(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
+    let log_link = match inst.class.name.as_str() {
+        "PoissonRegressor" | "GammaRegressor" => true,
+        _ => match opt_str(inst, "link").unwrap_or("auto") {
+            "log" => true,
+            "identity" => false,
+            "auto" => obj::opt_f64(inst, "power").unwrap_or(0.0) > 0.0,
+            other => return Err(ctx.invalid(format!("link {other:?} is not supported"))),
+        },
+    };
+    Ok(Compiled::Estimator(Box::new(LinearRegressor {
+        linear: Linear::read(inst, ctx)?,
+        log_link,
+    })))
+}
+
+/// The output of a linear model: values (optionally through `exp`).
 struct LinearRegressor {
     linear: Linear,
+    /// Apply `exp` (a GLM's log link).
+    log_link: bool,
+}
+
+/// SGDOneClassSVM: `decision = X · coef_ − offset_`, `predict` is `1` where `decision >= 0`
+/// and `-1` elsewhere (int32... as numpy makes it: `astype(np.int32)`).
+fn compile_one_class(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
+    let coef = obj::f64_vec(inst, "coef_", ctx)?;
+    let offset = obj::opt_f64(inst, "offset_").ok_or_else(|| ctx.invalid("missing offset_"))?;
+    Ok(Compiled::Estimator(Box::new(OneClassLinear {
+        coef,
+        offset,
+    })))
+}
+
+struct OneClassLinear {
+    coef: Vec<f64>,
+    offset: f64,
+}
+
+impl Estimator for OneClassLinear {
+    fn output_info(&self, method: Method) -> Option<OutputInfo> {
+        (method == Method::Predict).then(|| OutputInfo {
+            datatype: DataType::Int32,
+            shape: vec![-1],
+        })
+    }
+
+    fn run(&self, _method: Method, x: Data) -> Result<Output, PredictError> {
+        let x = x.into_matrix()?;
+        x.expect_cols(self.coef.len())?;
+        let labels = x
+            .row_iter()
+            .map(|row| {
+                let d: f64 = row.iter().zip(&self.coef).map(|(a, b)| a * b).sum::<f64>();
+                if d - self.offset >= 0.0 {
+                    1
+                } else {
+                    -1
+                }
+            })
+            .collect();
+        Ok(Output::Labels(Labels::Int32(labels)))
+    }
 }
 
 impl Estimator for LinearRegressor {
@@ -118,7 +210,11 @@ impl Estimator for LinearRegressor {
     }
 
     fn run(&self, _method: Method, x: Data) -> Result<Output, PredictError> {
-        let d = self.linear.decision(x)?;
+        let mut d = self.linear.decision(x)?;
+        if self.log_link {
+            d.row_iter_mut()
+                .for_each(|r| r.iter_mut().for_each(|v| *v = v.exp()));
+        }
         Ok(if self.linear.flat {
             Output::Vector(d.into_data())
         } else {
@@ -162,6 +258,9 @@ fn compile_classifier(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, Compil
     }
     let proba = match class {
         "LogisticRegression" | "LogisticRegressionCV" => logistic_proba(inst, n_classes),
+        // `expit` / `[1 − p, p]` for two classes, softmax otherwise.
+        "LinearDiscriminantAnalysis" if n_classes <= 2 => Proba::OneVsRest,
+        "LinearDiscriminantAnalysis" => Proba::Softmax,
         "SGDClassifier" => match opt_str(inst, "loss") {
             Some("log_loss" | "log") => Proba::OneVsRest,
             Some("modified_huber") => Proba::ModifiedHuber,
@@ -269,6 +368,14 @@ impl Estimator for LinearClassifier {
                     shape: vec![-1, k],
                 })
             }
+            Method::DecisionFunction => Some(OutputInfo {
+                datatype: DataType::Fp64,
+                shape: if self.linear.coef.rows() == 1 {
+                    vec![-1]
+                } else {
+                    vec![-1, self.linear.coef.rows() as i64]
+                },
+            }),
             _ => None,
         }
     }
@@ -293,6 +400,11 @@ impl Estimator for LinearClassifier {
                 let logs = p.into_data().into_iter().map(f64::ln).collect();
                 Ok(Output::Matrix(Matrix::new(r, c, logs)?))
             }
+            Method::DecisionFunction => Ok(if d.cols() == 1 {
+                Output::Vector(d.into_data())
+            } else {
+                Output::Matrix(d)
+            }),
             Method::PredictJointLogProba => Err(PredictError::Runtime(
                 "this estimator has no predict_joint_log_proba".to_owned(),
             )),

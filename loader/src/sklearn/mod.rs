@@ -8,7 +8,7 @@
 //! float64 matrix out) or an [`Estimator`] (data in, a [`Method`]'s [`Output`] out).
 //! Composites (Pipeline, ColumnTransformer, FeatureUnion) compile their children through
 //! [`Ctx::compile_child`], which tracks the path inside the model for error messages
-//! (`Pipeline.steps[1] -> sklearn.cross_decomposition._pls.PLSRegression is not supported`).
+//! (`Pipeline.steps[1] -> sklearn.cluster._birch.Birch is not supported`).
 //!
 //! Adding a family (e.g. `tree.rs`):
 //! 1. `mod tree;` here and `tree::register(&mut reg);` in [`Registry::with_builtins`].
@@ -31,24 +31,40 @@ mod cluster;
 mod compose;
 #[cfg(test)]
 mod corpus_tests;
+mod covariance;
+mod cross_decomposition;
 mod decomposition;
+mod discriminant;
+mod dummy;
 mod encoders;
 #[cfg(test)]
 mod example_tests;
 #[cfg(test)]
 mod fixture_tests;
 mod forest;
+mod gaussian_process;
 mod gradient_boosting;
 mod hist_gradient_boosting;
 mod iforest;
 mod impute;
+mod isotonic;
+mod kernel_ridge;
+mod label_propagation;
 mod linear;
+mod lof;
+mod meta;
+mod mixture;
 mod naive_bayes;
+mod nearest_centroid;
 mod neighbors;
 mod neural_network;
 pub mod obj;
 pub mod output;
+mod pairwise;
+#[cfg(test)]
+mod predictor_tests;
 mod preprocessing;
+mod radius_neighbors;
 mod svm;
 pub mod table;
 mod tree;
@@ -73,6 +89,8 @@ pub enum Method {
     PredictLogProba,
     /// `predict_joint_log_proba` (naive Bayes).
     PredictJointLogProba,
+    /// `decision_function`: `[N]` (binary, regression-like) or `[N, k]` scores.
+    DecisionFunction,
 }
 
 impl Method {
@@ -83,6 +101,7 @@ impl Method {
             "predict_proba" => Self::PredictProba,
             "predict_log_proba" => Self::PredictLogProba,
             "predict_joint_log_proba" => Self::PredictJointLogProba,
+            "decision_function" => Self::DecisionFunction,
             _ => return None,
         })
     }
@@ -94,6 +113,7 @@ impl Method {
             Self::PredictProba => "predict_proba",
             Self::PredictLogProba => "predict_log_proba",
             Self::PredictJointLogProba => "predict_joint_log_proba",
+            Self::DecisionFunction => "decision_function",
         }
     }
 }
@@ -200,6 +220,20 @@ impl Registry {
         gradient_boosting::register(&mut reg);
         hist_gradient_boosting::register(&mut reg);
         iforest::register(&mut reg);
+        // Issue 14 predictors.
+        cross_decomposition::register(&mut reg);
+        dummy::register(&mut reg);
+        kernel_ridge::register(&mut reg);
+        isotonic::register(&mut reg);
+        meta::register(&mut reg);
+        mixture::register(&mut reg);
+        discriminant::register(&mut reg);
+        covariance::register(&mut reg);
+        gaussian_process::register(&mut reg);
+        radius_neighbors::register(&mut reg);
+        label_propagation::register(&mut reg);
+        nearest_centroid::register(&mut reg);
+        lof::register(&mut reg);
         reg
     }
 
@@ -287,6 +321,11 @@ impl Ctx<'_> {
         self.class = class;
         compile(inst, &self)
     }
+}
+
+/// The index in `classes` of the first (only) label of `label`.
+fn meta_positions(label: &Labels, classes: &Labels) -> Option<usize> {
+    meta::positions(label, classes).first().copied().flatten()
 }
 
 fn kind_of(obj: &PyObj) -> &'static str {

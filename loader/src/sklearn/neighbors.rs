@@ -26,7 +26,7 @@ pub fn register(reg: &mut Registry) {
 
 /// A distance.
 #[derive(Debug, Clone, Copy)]
-enum Metric {
+pub(super) enum Metric {
     Euclidean,
     Manhattan,
     Chebyshev,
@@ -34,7 +34,8 @@ enum Metric {
 }
 
 impl Metric {
-    fn read(inst: &Instance, ctx: &Ctx<'_>) -> Result<Self, CompileError> {
+    /// Reads `effective_metric_` / `metric` and `p`.
+    pub(super) fn read(inst: &Instance, ctx: &Ctx<'_>) -> Result<Self, CompileError> {
         let p = obj::opt_attr(inst, "effective_metric_params_")
             .and_then(|o| match o.as_ref() {
                 PyObj::Dict(items) => crate::pyobj::dict_get(items, "p").and_then(|v| v.as_f64()),
@@ -57,7 +58,8 @@ impl Metric {
         })
     }
 
-    fn distance(self, a: &[f64], b: &[f64]) -> f64 {
+    /// The distance between two rows.
+    pub(super) fn distance(self, a: &[f64], b: &[f64]) -> f64 {
         let diffs = a.iter().zip(b).map(|(x, y)| (x - y).abs());
         match self {
             Self::Euclidean => diffs.map(|d| d * d).sum::<f64>().sqrt(),

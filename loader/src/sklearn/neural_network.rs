@@ -222,7 +222,7 @@ impl Estimator for MlpClassifier {
                 datatype: DataType::Fp64,
                 shape: vec![-1, self.classes.len() as i64],
             }),
-            Method::PredictJointLogProba => None,
+            Method::PredictJointLogProba | Method::DecisionFunction => None,
         }
     }
 
@@ -246,7 +246,7 @@ impl Estimator for MlpClassifier {
                 let logs = p.into_data().into_iter().map(f64::ln).collect();
                 Ok(Output::Matrix(Matrix::new(r, c, logs)?))
             }
-            Method::PredictJointLogProba => Err(PredictError::Runtime(
+            Method::PredictJointLogProba | Method::DecisionFunction => Err(PredictError::Runtime(
                 "MLPClassifier has no predict_joint_log_proba".to_owned(),
             )),
         }

@@ -123,6 +123,13 @@ pub enum Output {
     Matrix(Matrix),
     /// One label per row: `[N]`.
     Labels(Labels),
+    /// Several labels per row (multi-output classifiers), row-major: `[N, cols]`.
+    LabelColumns {
+        /// `N × cols` labels, row by row.
+        labels: Labels,
+        /// Labels per row.
+        cols: usize,
+    },
 }
 
 impl Output {
@@ -136,6 +143,19 @@ impl Output {
             Self::Labels(Labels::Float(v)) => plain(&[v.len()], &v),
             Self::Labels(Labels::Bool(v)) => plain(&[v.len()], &v),
             Self::Labels(Labels::Str(v)) => Ok(Tensor::from(ndarray::Array1::from(v))),
+            Self::LabelColumns { labels, cols } => {
+                let rows = labels.len().checked_div(cols).unwrap_or(0);
+                let shape = [rows, cols];
+                match labels {
+                    Labels::Int64(v) => plain(&shape, &v),
+                    Labels::Int32(v) => plain(&shape, &v),
+                    Labels::Float(v) => plain(&shape, &v),
+                    Labels::Bool(v) => plain(&shape, &v),
+                    Labels::Str(v) => ndarray::Array2::from_shape_vec(shape, v)
+                        .map(Tensor::from)
+                        .map_err(|e| PredictError::Runtime(e.to_string())),
+                }
+            }
         }
     }
 }

@@ -572,7 +572,7 @@ impl Estimator for TreeClassifier {
                 datatype: DataType::Fp64,
                 shape: vec![-1, self.classes.len() as i64],
             }),
-            Method::PredictJointLogProba => None,
+            Method::PredictJointLogProba | Method::DecisionFunction => None,
         }
     }
 
@@ -599,7 +599,7 @@ impl Estimator for TreeClassifier {
                 })?;
                 Ok(Output::Matrix(Matrix::new(rows, k, logs)?))
             }
-            Method::PredictJointLogProba => Err(PredictError::Runtime(
+            Method::PredictJointLogProba | Method::DecisionFunction => Err(PredictError::Runtime(
                 "tree classifiers have no predict_joint_log_proba".to_owned(),
             )),
         }

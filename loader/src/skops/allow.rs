@@ -150,8 +150,20 @@ pub(crate) fn numpy_type(module: &str, name: &str) -> bool {
 
 /// May a `FunctionNode` name this function?
 pub(crate) fn function(module: &str, name: &str) -> bool {
-    (module == "numpy" && NUMPY_UFUNCS.contains(&name))
+    (module == "numpy" && (NUMPY_UFUNCS.contains(&name) || matches!(name, "mean" | "median")))
         || (module.starts_with("scipy.special") && SCIPY_UFUNCS.contains(&name))
+        || sklearn_function_value(module, name)
+        || (module == "sklearn.cluster._kmeans"
+            && matches!(name, "_kmeans_single_lloyd" | "_kmeans_single_elkan"))
+}
+
+/// sklearn functions kept as plain attributes but never called at predict time (a scorer's
+/// `balanced_accuracy_score`, SelectKBest's `f_classif`): built as inert named values.
+fn sklearn_function_value(module: &str, name: &str) -> bool {
+    (module.starts_with("sklearn.metrics.") || module.starts_with("sklearn.feature_selection."))
+        && module.split('.').all(is_identifier)
+        && is_identifier(name)
+        && !name.starts_with('_')
 }
 
 /// May a `LossNode` name this class?

@@ -116,6 +116,23 @@ impl<'a, 'b> Builder<'a, 'b> {
                 json_text(text).map_err(|e| malformed(at, e))?
             }
             "DictNode" => self.dict(h, node, at, d)?,
+            // A masked array (a search's `cv_results_`): its data array, the mask dropped;
+            // nothing at predict time reads it.
+            "MaskedArrayNode" => {
+                expect_class(
+                    h,
+                    &[
+                        ("numpy.ma", "MaskedArray"),
+                        ("numpy.ma.core", "MaskedArray"),
+                    ],
+                    at,
+                )?;
+                let content = field(node, "content", at)?;
+                let data = content
+                    .get("data")
+                    .ok_or_else(|| malformed(at, "masked array without data"))?;
+                return self.node(data, &format!("{at}.data"), d);
+            }
             "DefaultDictNode" => {
                 expect_class(h, &[("collections", "defaultdict")], at)?;
                 let content = field(node, "content", at)?;
@@ -255,7 +272,12 @@ impl<'a, 'b> Builder<'a, 'b> {
     fn dict(&mut self, h: &Head, node: &Json, at: &str, d: usize) -> Result<PyObj, SkopsError> {
         expect_class(
             h,
-            &[("builtins", "dict"), ("collections", "OrderedDict")],
+            &[
+                ("builtins", "dict"),
+                ("collections", "OrderedDict"),
+                // A dict subclass (Stacking/Voting `named_estimators_`), read as a dict.
+                ("sklearn.utils._bunch", "Bunch"),
+            ],
             at,
         )?;
         let key_types = self.node(field(node, "key_types", at)?, &format!("{at}.key_types"), d)?;
