@@ -120,6 +120,19 @@ pub(crate) const EXACT: &[(&str, &str, Handler)] = &[
     ("builtins", "str", TypeOnly),
     ("builtins", "bool", TypeOnly),
     ("_codecs", "encode", CodecsEncode),
+    // scipy objects held by fitted transformers: SplineTransformer's `bsplines_`, sparse
+    // `components_` (SparseRandomProjection). Built as inert records from their state.
+    ("scipy.interpolate._bsplines", "BSpline", Record),
+    // ColumnTransformer's callable column selector (a lowercase class).
+    (
+        "sklearn.compose._column_transformer",
+        "make_column_selector",
+        Record,
+    ),
+    ("scipy.sparse._csr", "csr_matrix", Record),
+    ("scipy.sparse._csc", "csc_matrix", Record),
+    ("scipy.sparse._csr", "csr_array", Record),
+    ("scipy.sparse._csc", "csc_array", Record),
     ("copyreg", "_reconstructor", CopyregReconstructor),
     // collections: LightGBM's Booster state (`defaultdict(OrderedDict)`).
     ("collections", "OrderedDict", Record),
@@ -148,6 +161,36 @@ pub(crate) const NEWOBJ_MODULES: &[&str] = &[
     "sklearn.metrics._dist_metrics",
 ];
 
+/// Functions a fitted estimator may hold as a plain attribute value and never calls at predict
+/// time: `FunctionTransformer(func=np.log1p)` and the univariate selectors' `score_func`.
+/// They become inert references (calling one is refused like a type object).
+pub(crate) const FUNCTION_REFS: &[(&str, &[&str])] = &[
+    ("numpy", crate::skops::NUMPY_UFUNC_NAMES),
+    (
+        "sklearn.feature_selection._univariate_selection",
+        &[
+            "f_classif",
+            "f_regression",
+            "chi2",
+            "r_regression",
+            "f_oneway",
+        ],
+    ),
+    (
+        "sklearn.feature_selection._mutual_info",
+        &["mutual_info_classif", "mutual_info_regression"],
+    ),
+    ("scipy.special._ufuncs", &["expit", "logit", "log_expit"]),
+    // BSpline's `_asarray` (scipy >= 1.15), FeatureAgglomeration's `pooling_func`,
+    // BisectingKMeans' `_kmeans_single`.
+    ("scipy._lib.array_api_compat.numpy._aliases", &["asarray"]),
+    ("numpy", &["mean", "median", "max", "min", "sum"]),
+    (
+        "sklearn.cluster._kmeans",
+        &["_kmeans_single_lloyd", "_kmeans_single_elkan"],
+    ),
+];
+
 /// Resolves a global by module and name, or refuses it.
 pub(crate) fn resolve(module: &str, name: &str) -> Result<Global, PickleError> {
     let original = module;
@@ -165,6 +208,12 @@ pub(crate) fn resolve(module: &str, name: &str) -> Result<Global, PickleError> {
         .find(|(m, n, _)| *m == module && *n == name)
         .map(|(_, _, h)| *h)
         .or_else(|| is_sklearn_record(module, name).then_some(Record))
+        .or_else(|| {
+            FUNCTION_REFS
+                .iter()
+                .any(|(m, names)| *m == module && names.contains(&name))
+                .then_some(TypeOnly)
+        })
         .ok_or_else(|| PickleError::UnsupportedGlobal(format!("{original}.{name}")))?;
     Ok(Global {
         class: PyClass::new(module, name),

@@ -5,6 +5,13 @@
 
 /// Non-sklearn classes an `ObjectNode` may instantiate.
 const OBJECT_CLASSES: &[(&str, &str)] = &[
+    // SplineTransformer's `bsplines_`.
+    ("scipy.interpolate._bsplines", "BSpline"),
+    // ColumnTransformer's callable column selector (a lowercase class).
+    (
+        "sklearn.compose._column_transformer",
+        "make_column_selector",
+    ),
     ("lightgbm.basic", "Booster"),
     ("lightgbm.sklearn", "LGBMClassifier"),
     ("lightgbm.sklearn", "LGBMRegressor"),
@@ -71,7 +78,7 @@ const NUMPY_TYPES: &[&str] = &[
 ];
 
 /// numpy ufuncs a `FunctionNode` may name (module `numpy`), e.g. `FunctionTransformer(np.log1p)`.
-const NUMPY_UFUNCS: &[&str] = &[
+pub const NUMPY_UFUNCS: &[&str] = &[
     "absolute",
     "add",
     "arccos",
@@ -124,6 +131,40 @@ const NUMPY_UFUNCS: &[&str] = &[
     "trunc",
 ];
 
+/// sklearn functions stored as inert attribute values (univariate selectors' `score_func`).
+const SKLEARN_FUNCTIONS: &[(&str, &str)] = &[
+    (
+        "sklearn.feature_selection._univariate_selection",
+        "f_classif",
+    ),
+    (
+        "sklearn.feature_selection._univariate_selection",
+        "f_regression",
+    ),
+    ("sklearn.feature_selection._univariate_selection", "chi2"),
+    (
+        "sklearn.feature_selection._univariate_selection",
+        "r_regression",
+    ),
+    (
+        "sklearn.feature_selection._univariate_selection",
+        "f_oneway",
+    ),
+    (
+        "sklearn.feature_selection._mutual_info",
+        "mutual_info_classif",
+    ),
+    (
+        "sklearn.feature_selection._mutual_info",
+        "mutual_info_regression",
+    ),
+    ("scipy._lib.array_api_compat.numpy._aliases", "asarray"),
+    ("numpy", "mean"),
+    ("numpy", "median"),
+    ("sklearn.cluster._kmeans", "_kmeans_single_lloyd"),
+    ("sklearn.cluster._kmeans", "_kmeans_single_elkan"),
+];
+
 /// scipy.special ufuncs a `FunctionNode` may name.
 const SCIPY_UFUNCS: &[&str] = &["expit", "logit", "log_expit"];
 
@@ -152,6 +193,7 @@ pub(crate) fn numpy_type(module: &str, name: &str) -> bool {
 pub(crate) fn function(module: &str, name: &str) -> bool {
     (module == "numpy" && NUMPY_UFUNCS.contains(&name))
         || (module.starts_with("scipy.special") && SCIPY_UFUNCS.contains(&name))
+        || SKLEARN_FUNCTIONS.contains(&(module, name))
 }
 
 /// May a `LossNode` name this class?
