@@ -54,8 +54,10 @@ pub mod obj;
 pub mod output;
 mod preprocessing;
 mod projections;
+mod stop_words;
 mod svm;
 pub mod table;
+mod text;
 #[cfg(test)]
 mod transformer_tests;
 mod tree;
@@ -214,6 +216,7 @@ impl Registry {
         feature_selection::register(&mut reg);
         kernel_approximation::register(&mut reg);
         projections::register(&mut reg);
+        text::register(&mut reg);
         reg
     }
 

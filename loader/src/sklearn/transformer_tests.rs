@@ -80,26 +80,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "not implemented yet",
     ),
     (
-        "count-",
-        "CountVectorizer is not supported",
-        "text vectorizers not implemented yet",
-    ),
-    (
-        "tfidf-",
-        "TfidfVectorizer is not supported",
-        "text vectorizers not implemented yet",
-    ),
-    (
-        "hashing-",
-        "HashingVectorizer is not supported",
-        "text vectorizers not implemented yet",
-    ),
-    (
-        "mixed-churn",
-        "TfidfVectorizer is not supported",
-        "text vectorizers not implemented yet",
-    ),
-    (
         "mixed-selector-pandas-output",
         "numpy.number",
         "make_column_selector(dtype_include=np.number) not read yet",
