@@ -87,6 +87,15 @@ pub(crate) const EXACT: &[(&str, &str, Handler)] = &[
     ("numpy", "str_", TypeOnly),
     ("numpy", "bytes_", TypeOnly),
     ("numpy", "complex128", TypeOnly),
+    // Abstract scalar types (`make_column_selector(dtype_include=np.number)`).
+    ("numpy", "number", TypeOnly),
+    ("numpy", "integer", TypeOnly),
+    ("numpy", "signedinteger", TypeOnly),
+    ("numpy", "unsignedinteger", TypeOnly),
+    ("numpy", "floating", TypeOnly),
+    ("numpy", "inexact", TypeOnly),
+    ("numpy", "generic", TypeOnly),
+    ("numpy", "datetime64", TypeOnly),
     // numpy random generators: opaque, never needed for predict (FORMATS.md 2c).
     ("numpy.random._pickle", "__randomstate_ctor", Record),
     ("numpy.random._pickle", "__generator_ctor", Record),

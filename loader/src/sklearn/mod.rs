@@ -45,6 +45,7 @@ mod iforest;
 mod impute;
 mod kernel_approximation;
 mod kernels;
+mod knn_impute;
 mod linear;
 mod naive_bayes;
 mod neighbors;
@@ -57,6 +58,7 @@ mod projections;
 mod stop_words;
 mod svm;
 pub mod table;
+mod target_encoder;
 mod text;
 #[cfg(test)]
 mod transformer_tests;
@@ -217,6 +219,8 @@ impl Registry {
         kernel_approximation::register(&mut reg);
         projections::register(&mut reg);
         text::register(&mut reg);
+        target_encoder::register(&mut reg);
+        knn_impute::register(&mut reg);
         reg
     }
 

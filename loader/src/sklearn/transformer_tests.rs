@@ -59,31 +59,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "IterativeImputer is not supported",
         "not implemented yet",
     ),
-    (
-        "knn-imputer",
-        "KNNImputer is not supported",
-        "not implemented yet",
-    ),
-    (
-        "missing-indicator",
-        "MissingIndicator is not supported",
-        "not implemented yet",
-    ),
-    (
-        "target-encoder",
-        "TargetEncoder is not supported",
-        "not implemented yet",
-    ),
-    (
-        "mixed-target-encoder",
-        "TargetEncoder is not supported",
-        "not implemented yet",
-    ),
-    (
-        "mixed-selector-pandas-output",
-        "numpy.number",
-        "make_column_selector(dtype_include=np.number) not read yet",
-    ),
 ];
 
 fn cases() -> Vec<PathBuf> {

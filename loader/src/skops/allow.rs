@@ -75,6 +75,14 @@ const NUMPY_TYPES: &[&str] = &[
     "complex64",
     "complex128",
     "clongdouble",
+    // Abstract scalar types (`make_column_selector(dtype_include=np.number)`).
+    "number",
+    "integer",
+    "signedinteger",
+    "unsignedinteger",
+    "floating",
+    "inexact",
+    "generic",
 ];
 
 /// numpy ufuncs a `FunctionNode` may name (module `numpy`), e.g. `FunctionTransformer(np.log1p)`.
