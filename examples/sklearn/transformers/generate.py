@@ -530,7 +530,8 @@ def _():
 @case("isomap")
 def _():
     from sklearn.manifold import Isomap
-    return tx(Isomap(n_components=2, n_neighbors=5), num(66, 4))
+    x, y, req = num(66, 4)
+    return tx(Isomap(n_components=2, n_neighbors=5), (x.head(40), y[:40], req))
 
 
 # ---------------------------------------------------------------- text

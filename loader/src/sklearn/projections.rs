@@ -31,6 +31,11 @@ pub fn register(reg: &mut Registry) {
     );
     reg.insert("sklearn.decomposition._kernel_pca.KernelPCA", kernel_pca);
     reg.insert("sklearn.neural_network._rbm.BernoulliRBM", rbm);
+    reg.insert("sklearn.decomposition._sparse_pca.SparsePCA", sparse_pca);
+    reg.insert(
+        "sklearn.decomposition._sparse_pca.MiniBatchSparsePCA",
+        sparse_pca,
+    );
     reg.insert(
         "sklearn.cluster._agglomerative.FeatureAgglomeration",
         feature_agglomeration,
@@ -240,6 +245,22 @@ fn factor_analysis(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileEr
     let mut l = Linear::new(wpsi);
     l.mean = opt_vec(inst, "mean_", ctx)?;
     l.right = Some(cov_z);
+    boxed(l)
+}
+
+/// SparsePCA: `ridge_regression(components_ᵀ, (X − mean_)ᵀ, ridge_alpha)`, i.e.
+/// `(X − mean_) · Cᵀ · (C Cᵀ + αI)⁻¹` (the normal equations sklearn's Cholesky solver forms).
+fn sparse_pca(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
+    let c = obj::f64_matrix(inst, "components_", ctx)?;
+    let alpha = obj::opt_f64(inst, "ridge_alpha").unwrap_or(0.01);
+    let mut gram = dot_t(&c, &c);
+    for (i, row) in gram.row_iter_mut().enumerate() {
+        row[i] += alpha;
+    }
+    let inv = inverse(&gram).ok_or_else(|| ctx.invalid("singular components_ Gram matrix"))?;
+    let mut l = Linear::new(c);
+    l.mean = opt_vec(inst, "mean_", ctx)?;
+    l.right = Some(inv);
     boxed(l)
 }
 

@@ -34,11 +34,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "sparse coding (OMP/LARS) not implemented yet",
     ),
     (
-        "sparse-pca",
-        "SparsePCA is not supported",
-        "not implemented yet",
-    ),
-    (
         "nmf",
         "NMF is not supported",
         "transform solves an NNLS problem by coordinate descent: not implemented yet",
