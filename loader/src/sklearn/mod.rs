@@ -50,6 +50,7 @@ mod linear;
 mod naive_bayes;
 mod neighbors;
 mod neural_network;
+mod nmf;
 mod numeric;
 pub mod obj;
 pub mod output;
@@ -221,6 +222,7 @@ impl Registry {
         text::register(&mut reg);
         target_encoder::register(&mut reg);
         knn_impute::register(&mut reg);
+        nmf::register(&mut reg);
         reg
     }
 

@@ -33,11 +33,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "DictionaryLearning is not supported",
         "sparse coding (OMP/LARS) not implemented yet",
     ),
-    (
-        "nmf",
-        "NMF is not supported",
-        "transform solves an NNLS problem by coordinate descent: not implemented yet",
-    ),
     ("minibatch-nmf", "MiniBatchNMF is not supported", "as NMF"),
     (
         "lda-topics",
