@@ -43,6 +43,7 @@ mod gradient_boosting;
 mod hist_gradient_boosting;
 mod iforest;
 mod impute;
+mod iterative_impute;
 mod kernel_approximation;
 mod kernels;
 mod knn_impute;
@@ -223,6 +224,7 @@ impl Registry {
         target_encoder::register(&mut reg);
         knn_impute::register(&mut reg);
         nmf::register(&mut reg);
+        iterative_impute::register(&mut reg);
         reg
     }
 

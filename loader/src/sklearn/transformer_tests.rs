@@ -44,11 +44,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "PolynomialCountSketch is not supported",
         "FFT-based sketch not implemented yet",
     ),
-    (
-        "iterative-imputer",
-        "IterativeImputer is not supported",
-        "not implemented yet",
-    ),
 ];
 
 fn cases() -> Vec<PathBuf> {
