@@ -358,7 +358,11 @@ mod tests {
         let mut resolved = 0;
         for m in &modules {
             for n in &names {
-                let listed = EXACT.iter().any(|(em, en, _)| em == m && en == n);
+                let listed = EXACT.iter().any(|(em, en, _)| em == m && en == n)
+                    || FUNCTION_REFS
+                        .iter()
+                        .any(|(fm, names)| fm == m && names.contains(n))
+                    || is_sklearn_record(m, n);
                 match resolve(m, n) {
                     Ok(_) => {
                         assert!(listed, "{m}.{n} resolved without being listed");
