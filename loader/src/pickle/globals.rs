@@ -90,6 +90,15 @@ pub(crate) const EXACT: &[(&str, &str, Handler)] = &[
     ("numpy", "str_", TypeOnly),
     ("numpy", "bytes_", TypeOnly),
     ("numpy", "complex128", TypeOnly),
+    // Abstract scalar types (`make_column_selector(dtype_include=np.number)`).
+    ("numpy", "number", TypeOnly),
+    ("numpy", "integer", TypeOnly),
+    ("numpy", "signedinteger", TypeOnly),
+    ("numpy", "unsignedinteger", TypeOnly),
+    ("numpy", "floating", TypeOnly),
+    ("numpy", "inexact", TypeOnly),
+    ("numpy", "generic", TypeOnly),
+    ("numpy", "datetime64", TypeOnly),
     // numpy random generators: opaque, never needed for predict (docs/formats.md 2c).
     ("numpy.random._pickle", "__randomstate_ctor", Record),
     ("numpy.random._pickle", "__generator_ctor", Record),
@@ -141,6 +150,19 @@ pub(crate) const EXACT: &[(&str, &str, Handler)] = &[
     ("builtins", "str", TypeOnly),
     ("builtins", "bool", TypeOnly),
     ("_codecs", "encode", CodecsEncode),
+    // scipy objects held by fitted transformers: SplineTransformer's `bsplines_`, sparse
+    // `components_` (SparseRandomProjection). Built as inert records from their state.
+    ("scipy.interpolate._bsplines", "BSpline", Record),
+    // ColumnTransformer's callable column selector (a lowercase class).
+    (
+        "sklearn.compose._column_transformer",
+        "make_column_selector",
+        Record,
+    ),
+    ("scipy.sparse._csr", "csr_matrix", Record),
+    ("scipy.sparse._csc", "csc_matrix", Record),
+    ("scipy.sparse._csr", "csr_array", Record),
+    ("scipy.sparse._csc", "csc_array", Record),
     ("copyreg", "_reconstructor", CopyregReconstructor),
     // collections: LightGBM's Booster state (`defaultdict(OrderedDict)`).
     ("collections", "OrderedDict", Record),
@@ -169,6 +191,36 @@ pub(crate) const NEWOBJ_MODULES: &[&str] = &[
     "sklearn.metrics._dist_metrics",
 ];
 
+/// Functions a fitted estimator may hold as a plain attribute value and never calls at predict
+/// time: `FunctionTransformer(func=np.log1p)` and the univariate selectors' `score_func`.
+/// They become inert references (calling one is refused like a type object).
+pub(crate) const FUNCTION_REFS: &[(&str, &[&str])] = &[
+    ("numpy", crate::skops::NUMPY_UFUNC_NAMES),
+    (
+        "sklearn.feature_selection._univariate_selection",
+        &[
+            "f_classif",
+            "f_regression",
+            "chi2",
+            "r_regression",
+            "f_oneway",
+        ],
+    ),
+    (
+        "sklearn.feature_selection._mutual_info",
+        &["mutual_info_classif", "mutual_info_regression"],
+    ),
+    ("scipy.special._ufuncs", &["expit", "logit", "log_expit"]),
+    // BSpline's `_asarray` (scipy >= 1.15), FeatureAgglomeration's `pooling_func`,
+    // BisectingKMeans' `_kmeans_single`.
+    ("scipy._lib.array_api_compat.numpy._aliases", &["asarray"]),
+    ("numpy", &["mean", "median", "max", "min", "sum"]),
+    (
+        "sklearn.cluster._kmeans",
+        &["_kmeans_single_lloyd", "_kmeans_single_elkan"],
+    ),
+];
+
 /// Resolves a global by module and name, or refuses it.
 pub(crate) fn resolve(module: &str, name: &str) -> Result<Global, PickleError> {
     let original = module;
@@ -187,6 +239,12 @@ pub(crate) fn resolve(module: &str, name: &str) -> Result<Global, PickleError> {
         .map(|(_, _, h)| *h)
         .or_else(|| is_sklearn_record(module, name).then_some(Record))
         .or_else(|| is_sklearn_function_value(module, name).then_some(TypeOnly))
+        .or_else(|| {
+            FUNCTION_REFS
+                .iter()
+                .any(|(m, names)| *m == module && names.contains(&name))
+                .then_some(TypeOnly)
+        })
         .ok_or_else(|| PickleError::UnsupportedGlobal(format!("{original}.{name}")))?;
     Ok(Global {
         class: PyClass::new(module, name),
@@ -336,7 +394,11 @@ mod tests {
         let mut resolved = 0;
         for m in &modules {
             for n in &names {
-                let listed = EXACT.iter().any(|(em, en, _)| em == m && en == n);
+                let listed = EXACT.iter().any(|(em, en, _)| em == m && en == n)
+                    || FUNCTION_REFS
+                        .iter()
+                        .any(|(fm, names)| fm == m && names.contains(n))
+                    || is_sklearn_record(m, n);
                 match resolve(m, n) {
                     Ok(_) => {
                         assert!(listed, "{m}.{n} resolved without being listed");

@@ -13,6 +13,7 @@ use super::{CompileError, Compiled, Ctx, Estimator, Method, OutputInfo, Registry
 /// Registers Pipeline, ColumnTransformer and FeatureUnion.
 pub fn register(reg: &mut Registry) {
     reg.insert("sklearn.pipeline.Pipeline", pipeline);
+    reg.insert_transform_view("sklearn.pipeline.Pipeline", pipeline_transform);
     reg.insert("sklearn.pipeline.FeatureUnion", feature_union);
     reg.insert(
         "sklearn.compose._column_transformer.ColumnTransformer",
@@ -84,6 +85,10 @@ fn pipeline(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
             continue;
         }
         let segment = format!(".steps[{i}]");
+        if i + 1 < count {
+            transformers.push(ctx.transformer(&segment, step)?);
+            continue;
+        }
         match ctx.compile_child(&segment, step)? {
             Compiled::Transformer(t) => transformers.push(t),
             Compiled::Estimator(e) if i + 1 == count => {
@@ -102,6 +107,20 @@ fn pipeline(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
     Ok(Compiled::Transformer(Box::new(Pipeline {
         steps: transformers,
     })))
+}
+
+/// A Pipeline where a transformer is needed: every step as a transformer (a final KMeans
+/// gives its distances).
+fn pipeline_transform(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
+    let mut steps = Vec::new();
+    for (i, parts) in tuples(inst, "steps", ctx)?.into_iter().enumerate() {
+        let Some(step) = parts.get(1) else { continue };
+        if matches!(step.as_ref(), PyObj::None) || is_str(step, "passthrough") {
+            continue;
+        }
+        steps.push(ctx.transformer(&format!(".steps[{i}]"), step)?);
+    }
+    Ok(Compiled::Transformer(Box::new(Pipeline { steps })))
 }
 
 /// FeatureUnion: each transformer on the whole input, outputs side by side, times its weight.

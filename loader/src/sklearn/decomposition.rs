@@ -11,6 +11,8 @@ use super::{CompileError, Compiled, Ctx, Registry, Transformer};
 /// Registers PCA and TruncatedSVD.
 pub fn register(reg: &mut Registry) {
     reg.insert("sklearn.decomposition._pca.PCA", pca);
+    // Same `_BasePCA.transform`.
+    reg.insert("sklearn.decomposition._incremental_pca.IncrementalPCA", pca);
     reg.insert(
         "sklearn.decomposition._truncated_svd.TruncatedSVD",
         truncated_svd,

@@ -20,7 +20,7 @@ pub fn register(reg: &mut Registry) {
 
 /// The fitted categories of one feature.
 #[derive(Debug, Default)]
-struct Categories {
+pub(super) struct Categories {
     strings: HashMap<String, usize>,
     numbers: Vec<(f64, usize)>,
     /// The index of the missing-value category (None / NaN), if fitted.
@@ -29,7 +29,7 @@ struct Categories {
 }
 
 impl Categories {
-    fn read(obj: &PyObj) -> Option<Self> {
+    pub(super) fn read(obj: &PyObj) -> Option<Self> {
         let mut cats = Self::default();
         for (i, s) in obj::scalars(obj)?.into_iter().enumerate() {
             match s {
@@ -46,7 +46,7 @@ impl Categories {
     }
 
     /// The category index of row `r` of a column.
-    fn lookup(&self, column: &Column, r: usize) -> Option<usize> {
+    pub(super) fn lookup(&self, column: &Column, r: usize) -> Option<usize> {
         match column {
             Column::Num(v) => {
                 let x = *v.get(r)?;

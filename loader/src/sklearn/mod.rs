@@ -39,6 +39,7 @@ mod dummy;
 mod encoders;
 #[cfg(test)]
 mod example_tests;
+mod feature_selection;
 #[cfg(test)]
 mod fixture_tests;
 mod forest;
@@ -48,7 +49,11 @@ mod hist_gradient_boosting;
 mod iforest;
 mod impute;
 mod isotonic;
+mod iterative_impute;
+mod kernel_approximation;
 mod kernel_ridge;
+mod kernels;
+mod knn_impute;
 mod label_propagation;
 mod linear;
 mod lof;
@@ -58,15 +63,23 @@ mod naive_bayes;
 mod nearest_centroid;
 mod neighbors;
 mod neural_network;
+mod nmf;
+mod numeric;
 pub mod obj;
 pub mod output;
 mod pairwise;
 #[cfg(test)]
 mod predictor_tests;
 mod preprocessing;
+mod projections;
 mod radius_neighbors;
+mod stop_words;
 mod svm;
 pub mod table;
+mod target_encoder;
+mod text;
+#[cfg(test)]
+mod transformer_tests;
 mod tree;
 
 use std::collections::HashMap;
@@ -193,6 +206,9 @@ pub type CompileFn = fn(&crate::pyobj::Instance, &Ctx<'_>) -> Result<Compiled, C
 #[derive(Default)]
 pub struct Registry {
     entries: HashMap<&'static str, CompileFn>,
+    /// The `transform` of classes whose own entry is an estimator (KMeans distances,
+    /// LinearDiscriminantAnalysis projections), used where a transformer is needed.
+    transform_views: HashMap<&'static str, CompileFn>,
 }
 
 impl Registry {
@@ -234,12 +250,26 @@ impl Registry {
         label_propagation::register(&mut reg);
         nearest_centroid::register(&mut reg);
         lof::register(&mut reg);
+        // Transformers (issue 15).
+        feature_selection::register(&mut reg);
+        kernel_approximation::register(&mut reg);
+        projections::register(&mut reg);
+        text::register(&mut reg);
+        target_encoder::register(&mut reg);
+        knn_impute::register(&mut reg);
+        nmf::register(&mut reg);
+        iterative_impute::register(&mut reg);
         reg
     }
 
     /// Registers (or replaces) the compiler for a class path.
     pub fn insert(&mut self, class_path: &'static str, compile: CompileFn) {
         self.entries.insert(class_path, compile);
+    }
+
+    /// Registers the `transform` of a class whose [`Registry::insert`] entry is an estimator.
+    pub fn insert_transform_view(&mut self, class_path: &'static str, compile: CompileFn) {
+        self.transform_views.insert(class_path, compile);
     }
 
     /// True when the class path has a compiler.
@@ -283,17 +313,52 @@ impl Ctx<'_> {
         .compile(obj)
     }
 
-    /// Compiles a child that must be a transformer.
+    /// Compiles a child that must be a transformer (an estimator's transform view if it has
+    /// one, see [`Registry::insert_transform_view`]).
     pub fn transformer(
         &self,
         segment: &str,
         obj: &Obj,
     ) -> Result<Box<dyn Transformer>, CompileError> {
-        match self.compile_child(segment, obj)? {
-            Compiled::Transformer(t) => Ok(t),
-            Compiled::Estimator(_) => {
-                Err(self.invalid(format!("{segment} is an estimator, not a transformer")))
+        let base = if self.at.is_empty() {
+            self.class.rsplit('.').next().unwrap_or_default()
+        } else {
+            &self.at
+        };
+        self.transformer_at(format!("{base}{segment}"), obj)
+    }
+
+    fn transformer_at(&self, at: String, obj: &Obj) -> Result<Box<dyn Transformer>, CompileError> {
+        if let PyObj::Instance(inst) = obj.as_ref() {
+            let class = inst.class.path();
+            if let Some(view) = self.registry.transform_views.get(class.as_str()) {
+                let ctx = Ctx {
+                    registry: self.registry,
+                    at,
+                    class,
+                };
+                return match view(inst, &ctx)? {
+                    Compiled::Transformer(t) => Ok(t),
+                    Compiled::Estimator(_) => Err(ctx.invalid("transform view is an estimator")),
+                };
             }
+        }
+        let ctx = Ctx {
+            registry: self.registry,
+            at,
+            class: String::new(),
+        };
+        let at = ctx.at.clone();
+        match ctx.compile(obj)? {
+            Compiled::Transformer(t) => Ok(t),
+            Compiled::Estimator(_) => Err(CompileError::Invalid {
+                class: obj
+                    .as_ref()
+                    .class_path()
+                    .unwrap_or_else(|| kind_of(obj).to_owned()),
+                at,
+                message: "is an estimator, not a transformer".to_owned(),
+            }),
         }
     }
 

@@ -1,6 +1,16 @@
 //! Element-wise preprocessing (docs/formats.md §2g): StandardScaler, MinMaxScaler (with `clip`),
 //! MaxAbsScaler, RobustScaler, Normalizer, and FunctionTransformer with `func=None`
-//! (the identity). NaN passes through every scaler, as in sklearn.
+//! (the identity) or a numpy / scipy.special ufunc (an inert reference, never imported).
+//! NaN passes through every scaler, as in sklearn. The other preprocessing classes have one
+//! file each under `preprocessing/`.
+
+mod binarizer;
+mod kbins;
+mod kernel_centerer;
+mod polynomial;
+mod power;
+mod quantile;
+mod spline;
 
 use crate::error::PredictError;
 use crate::pyobj::{Instance, PyObj};
@@ -22,6 +32,31 @@ pub fn register(reg: &mut Registry) {
     reg.insert(
         "sklearn.preprocessing._function_transformer.FunctionTransformer",
         function_transformer,
+    );
+    reg.insert("sklearn.preprocessing._data.Binarizer", binarizer::compile);
+    reg.insert(
+        "sklearn.preprocessing._data.KernelCenterer",
+        kernel_centerer::compile,
+    );
+    reg.insert(
+        "sklearn.preprocessing._data.QuantileTransformer",
+        quantile::compile,
+    );
+    reg.insert(
+        "sklearn.preprocessing._data.PowerTransformer",
+        power::compile,
+    );
+    reg.insert(
+        "sklearn.preprocessing._polynomial.PolynomialFeatures",
+        polynomial::compile,
+    );
+    reg.insert(
+        "sklearn.preprocessing._polynomial.SplineTransformer",
+        spline::compile,
+    );
+    reg.insert(
+        "sklearn.preprocessing._discretization.KBinsDiscretizer",
+        kbins::compile,
     );
 }
 
@@ -226,10 +261,97 @@ impl Transformer for Identity {
     }
 }
 
+/// `FunctionTransformer(func=<ufunc>)`: the ufunc on every value.
+struct Ufunc {
+    f: fn(f64) -> f64,
+}
+
+impl Transformer for Ufunc {
+    fn transform(&self, x: Data) -> Result<Matrix, PredictError> {
+        let mut x = x.into_matrix()?;
+        for row in x.row_iter_mut() {
+            row.iter_mut().for_each(|v| *v = (self.f)(*v));
+        }
+        Ok(x)
+    }
+}
+
+/// The one-argument numpy / scipy.special ufuncs a FunctionTransformer may reference.
+fn ufunc(module: &str, name: &str) -> Option<fn(f64) -> f64> {
+    if module.starts_with("scipy.special") {
+        return Some(match name {
+            "expit" => |v: f64| 1.0 / (1.0 + (-v).exp()),
+            "logit" => |v: f64| (v / (1.0 - v)).ln(),
+            _ => return None,
+        });
+    }
+    if module != "numpy" {
+        return None;
+    }
+    Some(match name {
+        "log1p" => f64::ln_1p,
+        "log" => f64::ln,
+        "log2" => f64::log2,
+        "log10" => f64::log10,
+        "exp" => f64::exp,
+        "exp2" => f64::exp2,
+        "expm1" => f64::exp_m1,
+        "sqrt" => f64::sqrt,
+        "cbrt" => f64::cbrt,
+        "square" => |v: f64| v * v,
+        "absolute" | "abs" | "fabs" => f64::abs,
+        "negative" => |v: f64| -v,
+        "positive" => |v: f64| v,
+        "reciprocal" => |v: f64| 1.0 / v,
+        "sign" => |v: f64| {
+            if v > 0.0 {
+                1.0
+            } else if v < 0.0 {
+                -1.0
+            } else {
+                v
+            }
+        },
+        "floor" => f64::floor,
+        "ceil" => f64::ceil,
+        "trunc" => f64::trunc,
+        "rint" => f64::round_ties_even,
+        "sin" => f64::sin,
+        "cos" => f64::cos,
+        "tan" => f64::tan,
+        "arcsin" => f64::asin,
+        "arccos" => f64::acos,
+        "arctan" => f64::atan,
+        "sinh" => f64::sinh,
+        "cosh" => f64::cosh,
+        "tanh" => f64::tanh,
+        "arcsinh" => f64::asinh,
+        "arccosh" => f64::acosh,
+        "arctanh" => f64::atanh,
+        "deg2rad" | "radians" => f64::to_radians,
+        "rad2deg" | "degrees" => f64::to_degrees,
+        _ => return None,
+    })
+}
+
 fn function_transformer(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
+    if obj::opt_attr(inst, "kw_args")
+        .is_some_and(|k| !matches!(k.as_ref(), PyObj::Dict(d) if d.is_empty()))
+    {
+        return Err(ctx.invalid("kw_args are not supported"));
+    }
     match inst.attr("func").map(|o| o.as_ref()) {
         None | Some(PyObj::None) => Ok(Compiled::Transformer(Box::new(Identity))),
-        Some(_) => Err(ctx.invalid("only func=None (the identity) is supported")),
+        Some(PyObj::Class(c)) => match ufunc(&c.module, &c.name) {
+            Some(f) => Ok(Compiled::Transformer(Box::new(Ufunc { f }))),
+            None => Err(ctx.invalid(format!(
+                "func={}.{} is not a supported numpy ufunc",
+                c.module, c.name
+            ))),
+        },
+        Some(_) => Err(ctx.invalid(
+            "func must be None or a numpy ufunc (arbitrary Python functions are not run)",
+        )),
     }
 }
 

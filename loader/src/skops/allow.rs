@@ -5,6 +5,13 @@
 
 /// Non-sklearn classes an `ObjectNode` may instantiate.
 const OBJECT_CLASSES: &[(&str, &str)] = &[
+    // SplineTransformer's `bsplines_`.
+    ("scipy.interpolate._bsplines", "BSpline"),
+    // ColumnTransformer's callable column selector (a lowercase class).
+    (
+        "sklearn.compose._column_transformer",
+        "make_column_selector",
+    ),
     ("lightgbm.basic", "Booster"),
     ("lightgbm.sklearn", "LGBMClassifier"),
     ("lightgbm.sklearn", "LGBMRegressor"),
@@ -68,10 +75,18 @@ const NUMPY_TYPES: &[&str] = &[
     "complex64",
     "complex128",
     "clongdouble",
+    // Abstract scalar types (`make_column_selector(dtype_include=np.number)`).
+    "number",
+    "integer",
+    "signedinteger",
+    "unsignedinteger",
+    "floating",
+    "inexact",
+    "generic",
 ];
 
 /// numpy ufuncs a `FunctionNode` may name (module `numpy`), e.g. `FunctionTransformer(np.log1p)`.
-const NUMPY_UFUNCS: &[&str] = &[
+pub const NUMPY_UFUNCS: &[&str] = &[
     "absolute",
     "add",
     "arccos",
@@ -124,6 +139,40 @@ const NUMPY_UFUNCS: &[&str] = &[
     "trunc",
 ];
 
+/// sklearn functions stored as inert attribute values (univariate selectors' `score_func`).
+const SKLEARN_FUNCTIONS: &[(&str, &str)] = &[
+    (
+        "sklearn.feature_selection._univariate_selection",
+        "f_classif",
+    ),
+    (
+        "sklearn.feature_selection._univariate_selection",
+        "f_regression",
+    ),
+    ("sklearn.feature_selection._univariate_selection", "chi2"),
+    (
+        "sklearn.feature_selection._univariate_selection",
+        "r_regression",
+    ),
+    (
+        "sklearn.feature_selection._univariate_selection",
+        "f_oneway",
+    ),
+    (
+        "sklearn.feature_selection._mutual_info",
+        "mutual_info_classif",
+    ),
+    (
+        "sklearn.feature_selection._mutual_info",
+        "mutual_info_regression",
+    ),
+    ("scipy._lib.array_api_compat.numpy._aliases", "asarray"),
+    ("numpy", "mean"),
+    ("numpy", "median"),
+    ("sklearn.cluster._kmeans", "_kmeans_single_lloyd"),
+    ("sklearn.cluster._kmeans", "_kmeans_single_elkan"),
+];
+
 /// scipy.special ufuncs a `FunctionNode` may name.
 const SCIPY_UFUNCS: &[&str] = &["expit", "logit", "log_expit"];
 
@@ -155,6 +204,7 @@ pub(crate) fn function(module: &str, name: &str) -> bool {
         || sklearn_function_value(module, name)
         || (module == "sklearn.cluster._kmeans"
             && matches!(name, "_kmeans_single_lloyd" | "_kmeans_single_elkan"))
+        || SKLEARN_FUNCTIONS.contains(&(module, name))
 }
 
 /// sklearn functions kept as plain attributes but never called at predict time (a scorer's

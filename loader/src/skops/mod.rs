@@ -29,6 +29,10 @@ use std::path::Path;
 
 pub use error::SkopsError;
 
+/// The numpy ufunc names a model may reference (`FunctionTransformer(func=np.log1p)`), shared
+/// with the pickle reader's whitelist.
+pub const NUMPY_UFUNC_NAMES: &[&str] = allow::NUMPY_UFUNCS;
+
 use crate::pyobj::Obj;
 use archive::{Archive, Limits};
 use json::Json;

@@ -106,13 +106,7 @@ fn decode(request: InferRequest, binary: &[u8]) -> Result<(Request, BinaryOutput
         id,
         parameters: RequestParameters::from_v2(parameters),
         inputs: Inputs::Tagged(inputs),
-        outputs: Some(
-            outputs
-                .iter()
-                .flatten()
-                .map(|o| o.name.clone())
-                .collect(),
-        ),
+        outputs: Some(outputs.iter().flatten().map(|o| o.name.clone()).collect()),
     };
     Ok((request, choice))
 }
