@@ -4,6 +4,7 @@
 //! test rows tiled). `benches/python/time_catboost.py` times catboost's own predict (one thread)
 //! on the same rows.
 
+#[allow(dead_code)] // bench_predict takes a corpus request; these rows come from case.json
 mod common;
 
 use std::path::PathBuf;

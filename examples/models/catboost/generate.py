@@ -221,6 +221,8 @@ def main():
          fit(cb.CatBoostRegressor, tr, s, cat_features=catf, grow_policy="Depthwise"),
          tr, te, cat_features=catf)
 
+    text_case()
+    threshold_case()
     # Bench models (benches/benches/catboost_predict.rs, benches/python/time_catboost.py): more
     # and deeper trees, float-only and with CTRs.
     tr, te = frame(N_TRAIN * 2), frame(N_TEST)
@@ -232,6 +234,26 @@ def main():
     s = signal(tr)
     save("cb-bench-ctr", fit(cb.CatBoostRegressor, tr, s, cat_features=catf, iterations=200,
                              depth=6), tr, te, cat_features=catf)
+
+
+def threshold_case():
+    """A binary classifier whose probability threshold was moved (`set_probability_threshold`)."""
+    tr, te = frame(N_TRAIN), frame(N_TEST)
+    model = fit(cb.CatBoostClassifier, tr, (signal(tr) > 0).astype(int), iterations=20)
+    model.set_probability_threshold(0.7)
+    save("cb-binary-threshold", model, tr, te, mlserver=True)
+
+
+def text_case():
+    """A model with a text feature: ironflow refuses it (text features are not implemented)."""
+    words = ["good", "bad", "fine", "awful", "great", "poor"]
+    tr = frame(N_TRAIN)
+    te = frame(N_TEST)
+    tr["t_text"] = [" ".join(RNG.choice(words, size=3)) for _ in range(N_TRAIN)]
+    te["t_text"] = [" ".join(RNG.choice(words, size=3)) for _ in range(N_TEST)]
+    y = tr["t_text"].str.contains("good|great").astype(int)
+    save("cb-text-refused", fit(cb.CatBoostClassifier, tr, y, text_features=["t_text"],
+                                iterations=10), tr, te)
 
 
 if __name__ == "__main__":

@@ -97,6 +97,12 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Model, CbError> {
                 message: e.to_string(),
             }
         })?;
+    let trees = root
+        .ModelTrees()
+        .ok_or_else(|| CbError::field("model core", "no ModelTrees"))?;
+    // Before the model parts: a text model's part (`text_process_v2`) is refused by naming the
+    // text feature.
+    refuse_text_and_embeddings(&trees)?;
     let mut tables = HashMap::new();
     for part in root.ModelPartIds().iter().flat_map(|v| v.iter()) {
         if part != STATIC_PROVIDER {
@@ -104,9 +110,6 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Model, CbError> {
         }
         read_ctr_tables(&mut reader, &mut tables)?;
     }
-    let trees = root
-        .ModelTrees()
-        .ok_or_else(|| CbError::field("model core", "no ModelTrees"))?;
     let info = root
         .InfoMap()
         .iter()
@@ -114,6 +117,38 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Model, CbError> {
         .map(|kv| (kv.Key().to_owned(), kv.Value().to_owned()))
         .collect();
     build(&trees, tables, info)
+}
+
+/// Text and embedding features (and the features estimated from them) are not implemented.
+fn refuse_text_and_embeddings(trees: &fb::TModelTrees<'_>) -> Result<(), CbError> {
+    if let Some(t) = trees
+        .TextFeatures()
+        .iter()
+        .flat_map(|v| v.iter())
+        .find(|t| t.UsedInModel())
+    {
+        return Err(CbError::Unsupported(format!(
+            "text feature {:?} (text features are not implemented)",
+            t.FeatureId().unwrap_or_default()
+        )));
+    }
+    if let Some(e) = trees
+        .EmbeddingFeatures()
+        .iter()
+        .flat_map(|v| v.iter())
+        .find(|e| e.UsedInModel())
+    {
+        return Err(CbError::Unsupported(format!(
+            "embedding feature {:?} (embedding features are not implemented)",
+            e.FeatureId().unwrap_or_default()
+        )));
+    }
+    if trees.EstimatedFeatures().is_some_and(|v| !v.is_empty()) {
+        return Err(CbError::Unsupported(
+            "estimated (text or embedding) features are not implemented".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn read_ctr_tables(

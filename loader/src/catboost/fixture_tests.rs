@@ -142,6 +142,9 @@ const ALL: &[&str] = &[
     "cb-ctr-multiclass",
     "cb-ctr-rmse",
     "cb-ctr-depthwise",
+    "cb-binary-threshold",
+    "cb-bench-binary",
+    "cb-bench-ctr",
 ];
 
 #[test]
@@ -266,7 +269,7 @@ fn mlserver_runtime_answers_as_catboost_classifier() {
             &case["mlserver_shape"],
         );
     }
-    assert_eq!(seen, 3);
+    assert_eq!(seen, 4);
 }
 
 #[test]
@@ -293,7 +296,7 @@ fn hostile_files_fail_cleanly() {
     for name in ["cb-ctr-multiclass", "cb-lossguide-multiclass"] {
         let bytes = model_bytes(name);
         // Every truncation.
-        for len in (0..bytes.len()).step_by(7) {
+        for len in (0..bytes.len()).step_by(13) {
             assert!(
                 compile(&bytes[..len], Prediction::Raw, None, "x").is_err(),
                 "{name} {len}"
@@ -301,7 +304,7 @@ fn hostile_files_fail_cleanly() {
         }
         // Byte flips all over: may load (a changed value) or fail, but never panic.
         let mut state = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..3000 {
+        for _ in 0..1000 {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
@@ -317,4 +320,13 @@ fn hostile_files_fail_cleanly() {
     huge.extend_from_slice(&u32::MAX.to_le_bytes());
     assert!(compile(&huge, Prediction::Raw, None, "x").is_err());
     assert!(compile(b"{\"json\": 1}", Prediction::Raw, None, "x").is_err());
+}
+
+/// Text features: a clear refusal, naming the feature.
+#[test]
+fn text_features_are_refused() {
+    let err = compile(&model_bytes("cb-text-refused"), Prediction::Raw, None, "x").unwrap_err();
+    assert!(err.to_string().contains("text feature \"t_text\""), "{err}");
+    let err = crate::flavor::load(&fixtures().join("cb-text-refused/mlflow")).unwrap_err();
+    assert!(err.to_string().contains("not implemented"), "{err}");
 }

@@ -44,6 +44,9 @@ pub struct CbPredictor {
     labels: Labels,
     /// The loss is `MultiClassOneVsAll` (a sigmoid per class).
     one_vs_all: bool,
+    /// Binary `Class`: class 1 when the raw value exceeds this logit
+    /// (`binclass_probability_threshold`, 0.5 by default, as a logit).
+    logit_border: f64,
     output_name: String,
 }
 
@@ -112,6 +115,25 @@ fn labels(model: &Model) -> Result<Labels, CbError> {
     })
 }
 
+/// The logit of the model's `binclass_probability_threshold` (`set_probability_threshold`), or 0.
+fn logit_border(model: &Model) -> Result<f64, CbError> {
+    let Some(text) = model.info.get("binclass_probability_threshold") else {
+        return Ok(0.0);
+    };
+    let p: f64 = text
+        .trim()
+        .parse()
+        .ok()
+        .filter(|p: &f64| *p > 0.0 && *p < 1.0)
+        .ok_or_else(|| {
+            CbError::field(
+                "binclass_probability_threshold",
+                format!("{text:?} is not a probability"),
+            )
+        })?;
+    Ok((p / (1.0 - p)).ln())
+}
+
 impl CbPredictor {
     /// Compiles `model` to answer `prediction`, with requests shaped by `signature`; the one
     /// output is named `output_name`.
@@ -134,6 +156,7 @@ impl CbPredictor {
             prediction,
             labels,
             one_vs_all: loss == "MultiClassOneVsAll",
+            logit_border: logit_border(model)?,
             output_name: output_name.to_owned(),
         })
     }
@@ -228,7 +251,10 @@ impl CbPredictor {
     fn classes(&self, raw: &[f64]) -> Vec<usize> {
         let dim = self.compiled.dim();
         if dim == 1 {
-            return raw.iter().map(|&x| usize::from(x > 0.0)).collect();
+            return raw
+                .iter()
+                .map(|&x| usize::from(x > self.logit_border))
+                .collect();
         }
         raw.chunks(dim)
             .map(|row| {
