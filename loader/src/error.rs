@@ -74,6 +74,14 @@ pub enum LoadError {
         /// What is wrong with it.
         source: crate::lightgbm::LgbError,
     },
+    /// A CatBoost model file could not be read or compiled.
+    #[error("cannot load CatBoost model {}: {source}", path.display())]
+    Catboost {
+        /// The model file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: crate::catboost::CbError,
+    },
     /// A scikit-learn model file could not be read, or its estimators compiled.
     #[error("cannot load scikit-learn model {}: {message}", path.display())]
     Sklearn {

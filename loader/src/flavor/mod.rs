@@ -1,5 +1,6 @@
 //! Flavor dispatch: which of the `MLmodel`'s flavors ironflow serves the model through.
 
+pub mod catboost;
 pub mod lightgbm;
 pub mod onnx;
 pub mod sklearn;
@@ -12,7 +13,7 @@ use crate::mlmodel::MlModel;
 use crate::model::LoadedModel;
 
 /// The flavors this build can serve, in order of preference.
-pub const SUPPORTED: [&str; 4] = ["onnx", "sklearn", "xgboost", "lightgbm"];
+pub const SUPPORTED: [&str; 5] = ["onnx", "sklearn", "xgboost", "lightgbm", "catboost"];
 
 /// Reads a model's data file; a failure names the file.
 fn read_data(path: &Path) -> Result<Vec<u8>, LoadError> {
@@ -37,6 +38,9 @@ pub fn load(dir: &Path) -> Result<LoadedModel, LoadError> {
     }
     if let Some(flavor) = mlmodel.flavor::<lightgbm::LightgbmFlavor>("lightgbm")? {
         return lightgbm::load(dir, &flavor, mlmodel, signature);
+    }
+    if let Some(flavor) = mlmodel.flavor::<catboost::CatboostFlavor>("catboost")? {
+        return catboost::load(dir, &flavor, mlmodel, signature);
     }
     Err(LoadError::UnsupportedFlavor {
         found: mlmodel.flavors.keys().cloned().collect(),

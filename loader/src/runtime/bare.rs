@@ -252,18 +252,38 @@ pub(super) fn load_lightgbm(file: &Path) -> Result<LoadedModel, LoadError> {
     .as_runtime(Runtime::Lightgbm.implementation(), Some(choice)))
 }
 
-/// `mlserver_catboost.CatboostModel`: the hook the native CatBoost reader plugs into (it
-/// returns a [`LoadedModel`] for the file, then `.as_runtime(Runtime::Catboost.implementation(),
-/// Some(choice))` with outputs `predict` / `predict_proba` as `mlserver_catboost` answers).
+/// `mlserver_catboost.CatboostModel`: `CatBoostClassifier().load_model(file)`, then `predict`
+/// (class labels) as its one output, named `predict` (MLServer's `NumpyCodec.encode(name=
+/// "predict", ...)`), read natively by [`crate::catboost::load_mlserver_cbm`].
 pub(super) fn load_catboost(file: &Path) -> Result<LoadedModel, LoadError> {
-    Err(LoadError::Unsupported {
-        class: format!(
-            "the CatBoost model {} ({} is not implemented in this build; serve it with kserve-mlserver)",
-            file.display(),
-            Runtime::Catboost.implementation()
-        ),
-        at: String::new(),
-    })
+    let predictor = crate::catboost::load_mlserver_cbm(file)?;
+    let inputs = predictor.inputs();
+    let outputs = predictor
+        .outputs()
+        .into_iter()
+        .map(|info| column_shape(info, "predict"))
+        .collect();
+    let choice = OutputChoice {
+        runtime: "CatboostModel",
+        valid: vec!["predict"],
+        available: vec!["predict"],
+        model_type: "CatBoostClassifier".to_owned(),
+    };
+    Ok(LoadedModel::new(
+        no_mlmodel(),
+        None,
+        "catboost",
+        inputs,
+        outputs,
+        Box::new(RuntimePredictor {
+            methods: vec![Method {
+                name: "predict",
+                predictor: Box::new(predictor),
+                two_columns: false,
+            }],
+        }),
+    )
+    .as_runtime(Runtime::Catboost.implementation(), Some(choice)))
 }
 
 /// A bare `model.onnx` (KServe's onnx format), through the ONNX flavor's engine.

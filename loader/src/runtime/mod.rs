@@ -93,7 +93,7 @@ impl Runtime {
 pub fn served_implementations() -> String {
     Runtime::ALL
         .iter()
-        .filter(|r| !matches!(r, Runtime::Onnx | Runtime::Catboost))
+        .filter(|r| !matches!(r, Runtime::Onnx))
         .map(|r| r.implementation())
         .collect::<Vec<_>>()
         .join(", ")
