@@ -33,7 +33,11 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "DictionaryLearning is not supported",
         "sparse coding (OMP/LARS) not implemented yet",
     ),
-    ("minibatch-nmf", "MiniBatchNMF is not supported", "as NMF"),
+    (
+        "minibatch-nmf",
+        "MiniBatchNMF is not supported",
+        "its transform runs multiplicative updates (_solve_W): not implemented yet",
+    ),
     (
         "lda-topics",
         "LatentDirichletAllocation is not supported",
