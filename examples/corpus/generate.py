@@ -359,7 +359,10 @@ def save_sklearn(name, model, data, fmt="cloudpickle", predict_fn="predict", sig
         kwargs["pyfunc_predict_fn"] = predict_fn
     if signature:
         kwargs["signature"] = infer_signature(x, getattr(model, predict_fn)(x))
-        kwargs["input_example"] = x.head(3)
+        # Rows with missing values first, when there are any: MLflow then writes its bare `NaN`
+        # token into serving_input_example.json, as the shared corpus's examples have it.
+        missing = x.isna().any(axis=1)
+        kwargs["input_example"] = (pd.concat([x[missing], x[~missing]]) if missing.any() else x).head(3)
     if fmt == "skops":
         import skops.io
         kwargs["skops_trusted_types"] = skops.io.get_untrusted_types(data=skops.io.dumps(model))
