@@ -4,15 +4,17 @@
 //! `n_neighbors` nearest training rows, Euclidean, each with weight 1) — and normalises each
 //! row; `predict` is the argmax over `classes_`. A callable kernel is refused.
 
-use crate::datatype::DataType;
 use crate::error::PredictError;
 use crate::pyobj::{Instance, PyObj};
 
 use super::obj;
-use super::output::{argmax, Labels, Output};
+use super::output::{Labels, Output};
 use super::pairwise::sq_euclidean;
 use super::table::{Data, Matrix};
-use super::{CompileError, Compiled, Ctx, Estimator, Method, OutputInfo, Registry};
+use super::{
+    proba_classifier_info, proba_classifier_output, CompileError, Compiled, Ctx, Estimator, Method,
+    OutputInfo, Registry,
+};
 
 /// Registers label propagation and spreading.
 pub fn register(reg: &mut Registry) {
@@ -102,25 +104,10 @@ impl Propagation {
 
 impl Estimator for Propagation {
     fn output_info(&self, method: Method) -> Option<OutputInfo> {
-        match method {
-            Method::Predict => Some(OutputInfo {
-                datatype: self.classes.datatype(),
-                shape: vec![-1],
-            }),
-            Method::PredictProba => Some(OutputInfo {
-                datatype: DataType::Fp64,
-                shape: vec![-1, self.classes.len() as i64],
-            }),
-            _ => None,
-        }
+        proba_classifier_info(&self.classes, method)
     }
 
     fn run(&self, method: Method, x: Data) -> Result<Output, PredictError> {
-        let p = self.proba(x)?;
-        if method == Method::PredictProba {
-            return Ok(Output::Matrix(p));
-        }
-        let idx: Vec<usize> = p.row_iter().map(argmax).collect();
-        Ok(Output::Labels(self.classes.take(&idx)?))
+        proba_classifier_output(&self.classes, method, self.proba(x)?)
     }
 }

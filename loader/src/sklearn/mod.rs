@@ -140,6 +140,36 @@ pub struct OutputInfo {
     pub shape: Vec<i64>,
 }
 
+/// `output_info` of a classifier whose `predict` is the argmax of its `predict_proba`: labels
+/// `[N]` in `classes`' datatype, probabilities `[N, k]` float64.
+pub(crate) fn proba_classifier_info(classes: &Labels, method: Method) -> Option<OutputInfo> {
+    match method {
+        Method::Predict => Some(OutputInfo {
+            datatype: classes.datatype(),
+            shape: vec![-1],
+        }),
+        Method::PredictProba => Some(OutputInfo {
+            datatype: DataType::Fp64,
+            shape: vec![-1, classes.len() as i64],
+        }),
+        _ => None,
+    }
+}
+
+/// The answer of such a classifier from its probabilities: `proba` itself for `predict_proba`,
+/// else `classes_.take(argmax(proba, axis=1))`, as scikit-learn's `predict` computes it.
+pub(crate) fn proba_classifier_output(
+    classes: &Labels,
+    method: Method,
+    proba: Matrix,
+) -> Result<Output, PredictError> {
+    if method == Method::PredictProba {
+        return Ok(Output::Matrix(proba));
+    }
+    let idx: Vec<usize> = proba.row_iter().map(output::argmax).collect();
+    Ok(Output::Labels(classes.take(&idx)?))
+}
+
 /// A fitted transformer: `transform(X)`, always producing a dense float64 matrix.
 pub trait Transformer: Send + Sync {
     /// Transforms a batch.

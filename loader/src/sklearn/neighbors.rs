@@ -8,9 +8,12 @@ use crate::error::PredictError;
 use crate::pyobj::{Instance, PyObj};
 
 use super::obj;
-use super::output::{argmax, Labels, Output};
+use super::output::{Labels, Output};
 use super::table::{Data, Matrix};
-use super::{CompileError, Compiled, Ctx, Estimator, Method, OutputInfo, Registry};
+use super::{
+    proba_classifier_info, proba_classifier_output, CompileError, Compiled, Ctx, Estimator, Method,
+    OutputInfo, Registry,
+};
 
 /// Registers the k-nearest-neighbours classifier and regressor.
 pub fn register(reg: &mut Registry) {
@@ -302,26 +305,11 @@ impl KnnClassifier {
 
 impl Estimator for KnnClassifier {
     fn output_info(&self, method: Method) -> Option<OutputInfo> {
-        match method {
-            Method::Predict => Some(OutputInfo {
-                datatype: self.classes.datatype(),
-                shape: vec![-1],
-            }),
-            Method::PredictProba => Some(OutputInfo {
-                datatype: DataType::Fp64,
-                shape: vec![-1, self.classes.len() as i64],
-            }),
-            _ => None,
-        }
+        proba_classifier_info(&self.classes, method)
     }
 
     fn run(&self, method: Method, x: Data) -> Result<Output, PredictError> {
-        let p = self.proba(x)?;
-        if method == Method::PredictProba {
-            return Ok(Output::Matrix(p));
-        }
-        let idx: Vec<usize> = p.row_iter().map(argmax).collect();
-        Ok(Output::Labels(self.classes.take(&idx)?))
+        proba_classifier_output(&self.classes, method, self.proba(x)?)
     }
 }
 

@@ -6,15 +6,17 @@
 //! when it sums to 0), and rounds values within 1e-5 above 1 down to 1. `predict` is the argmax.
 //! The `temperature` method is refused.
 
-use crate::datatype::DataType;
 use crate::error::PredictError;
 use crate::pyobj::{Instance, Obj, PyObj};
 
 use super::super::isotonic::Isotonic;
 use super::super::linear::expit;
-use super::super::output::{argmax, Labels, Output};
+use super::super::output::{Labels, Output};
 use super::super::table::{Data, Matrix};
-use super::super::{obj, CompileError, Compiled, Ctx, Estimator, Method, OutputInfo, Registry};
+use super::super::{
+    obj, proba_classifier_info, proba_classifier_output, CompileError, Compiled, Ctx, Estimator,
+    Method, OutputInfo, Registry,
+};
 use super::{check_binary_score, member, positions, run_matrix, Member};
 
 /// Registers CalibratedClassifierCV.
@@ -188,25 +190,10 @@ impl Calibrated {
 
 impl Estimator for Calibrated {
     fn output_info(&self, method: Method) -> Option<OutputInfo> {
-        match method {
-            Method::Predict => Some(OutputInfo {
-                datatype: self.classes.datatype(),
-                shape: vec![-1],
-            }),
-            Method::PredictProba => Some(OutputInfo {
-                datatype: DataType::Fp64,
-                shape: vec![-1, self.classes.len() as i64],
-            }),
-            _ => None,
-        }
+        proba_classifier_info(&self.classes, method)
     }
 
     fn run(&self, method: Method, x: Data) -> Result<Output, PredictError> {
-        let p = self.proba(&x)?;
-        if method == Method::PredictProba {
-            return Ok(Output::Matrix(p));
-        }
-        let idx: Vec<usize> = p.row_iter().map(argmax).collect();
-        Ok(Output::Labels(self.classes.take(&idx)?))
+        proba_classifier_output(&self.classes, method, self.proba(&x)?)
     }
 }
