@@ -223,33 +223,15 @@ pub(super) fn load_lightgbm(file: &Path) -> Result<LoadedModel, LoadError> {
             path: file.to_owned(),
             source,
         })?;
-    let inputs = predictor.inputs();
-    let outputs = predictor
-        .outputs()
-        .into_iter()
-        .map(|info| column_shape(info, "predict"))
-        .collect();
-    let choice = OutputChoice {
-        runtime: "LightGBMModel",
-        valid: vec!["predict"],
-        available: vec!["predict"],
-        model_type: "Booster".to_owned(),
-    };
-    Ok(LoadedModel::new(
-        no_mlmodel(),
-        None,
+    let (inputs, outputs) = (predictor.inputs(), predictor.outputs());
+    Ok(predict_only(
+        Runtime::Lightgbm,
         "lightgbm",
+        "Booster",
         inputs,
         outputs,
-        Box::new(RuntimePredictor {
-            methods: vec![Method {
-                name: "predict",
-                predictor: Box::new(predictor),
-                two_columns: false,
-            }],
-        }),
-    )
-    .as_runtime(Runtime::Lightgbm.implementation(), Some(choice)))
+        Box::new(predictor),
+    ))
 }
 
 /// `mlserver_catboost.CatboostModel`: `CatBoostClassifier().load_model(file)`, then `predict`
@@ -257,33 +239,56 @@ pub(super) fn load_lightgbm(file: &Path) -> Result<LoadedModel, LoadError> {
 /// "predict", ...)`), read natively by [`crate::catboost::load_mlserver_cbm`].
 pub(super) fn load_catboost(file: &Path) -> Result<LoadedModel, LoadError> {
     let predictor = crate::catboost::load_mlserver_cbm(file)?;
-    let inputs = predictor.inputs();
-    let outputs = predictor
-        .outputs()
+    let (inputs, outputs) = (predictor.inputs(), predictor.outputs());
+    Ok(predict_only(
+        Runtime::Catboost,
+        "catboost",
+        "CatBoostClassifier",
+        inputs,
+        outputs,
+        Box::new(predictor),
+    ))
+}
+
+/// A runtime model answering one output, `predict` (mlserver_lightgbm, mlserver_catboost): the
+/// predictor's first output reported as `[-1, 1]` when 1-D, as MLServer's NumpyCodec does.
+fn predict_only(
+    runtime: Runtime,
+    flavor: &'static str,
+    model_type: &str,
+    inputs: Vec<TensorInfo>,
+    outputs: Vec<TensorInfo>,
+    predictor: Box<dyn Predictor>,
+) -> LoadedModel {
+    let outputs = outputs
         .into_iter()
         .map(|info| column_shape(info, "predict"))
         .collect();
     let choice = OutputChoice {
-        runtime: "CatboostModel",
+        runtime: runtime
+            .implementation()
+            .rsplit('.')
+            .next()
+            .unwrap_or_default(),
         valid: vec!["predict"],
         available: vec!["predict"],
-        model_type: "CatBoostClassifier".to_owned(),
+        model_type: model_type.to_owned(),
     };
-    Ok(LoadedModel::new(
+    LoadedModel::new(
         no_mlmodel(),
         None,
-        "catboost",
+        flavor,
         inputs,
         outputs,
         Box::new(RuntimePredictor {
             methods: vec![Method {
                 name: "predict",
-                predictor: Box::new(predictor),
+                predictor,
                 two_columns: false,
             }],
         }),
     )
-    .as_runtime(Runtime::Catboost.implementation(), Some(choice)))
+    .as_runtime(runtime.implementation(), Some(choice))
 }
 
 /// A bare `model.onnx` (KServe's onnx format), through the ONNX flavor's engine.
