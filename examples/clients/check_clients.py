@@ -49,10 +49,7 @@ KNOWN = []
 # MLflow payloads ironflow is known to refuse today, by case folder, with the open issue that
 # tracks them: reported as `known` (not counted as passed or failed); one that starts passing is
 # reported so the entry can be removed.
-KNOWN_GAPS = {
-    "sk-optional-column-new": "issue 14: a null (NaN) cell in an optional string column is "
-    "refused with 400; mlflow.pyfunc accepts it",
-}
+KNOWN_GAPS = {}
 
 
 def check(name, fn, *args):

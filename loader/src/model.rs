@@ -14,6 +14,10 @@ pub struct NamedTensor {
     pub name: String,
     /// The data.
     pub tensor: Tensor,
+    /// Which elements (row-major) are missing: a JSON `null` in a string or boolean column, which
+    /// MLflow's scoring server reads as a pandas `None` (the element itself holds a placeholder,
+    /// `""` or `false`). `None` when no element is missing.
+    pub nulls: Option<Vec<bool>>,
 }
 
 impl NamedTensor {
@@ -22,7 +26,19 @@ impl NamedTensor {
         Self {
             name: name.into(),
             tensor,
+            nulls: None,
         }
+    }
+
+    /// Marks elements as missing (`nulls[i]` for element `i`, row-major); no mark when none is.
+    pub fn with_nulls(mut self, nulls: Vec<bool>) -> Self {
+        self.nulls = nulls.iter().any(|n| *n).then_some(nulls);
+        self
+    }
+
+    /// The index of the first missing element, if any.
+    pub fn first_null(&self) -> Option<usize> {
+        self.nulls.as_ref()?.iter().position(|n| *n)
     }
 }
 

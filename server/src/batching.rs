@@ -366,7 +366,8 @@ fn batch_key(inputs: &[NamedTensor]) -> Option<(BatchKey, usize)> {
     let mut key = Vec::with_capacity(inputs.len());
     for input in inputs {
         let (&n, rest) = input.tensor.shape().split_first()?;
-        if n != rows {
+        // Missing-cell marks do not survive concatenation: such a request runs alone.
+        if n != rows || input.nulls.is_some() {
             return None;
         }
         key.push((input.name.clone(), input.tensor.datum_type(), rest.to_vec()));

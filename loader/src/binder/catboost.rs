@@ -5,8 +5,8 @@
 //! Python package does; real numbers are refused for them, as CatBoost refuses them. Float
 //! features sent as text (a string matrix) are parsed as numbers.
 
-use super::hash::{cat_hash, cat_hash_int};
-use super::model::Model;
+use crate::catboost::hash::{cat_hash, cat_hash_int};
+use crate::catboost::model::Model;
 use crate::datatype::DataType;
 use crate::error::PredictError;
 use crate::mlmodel::Signature;
@@ -110,6 +110,7 @@ impl Binder {
 
     /// Binds the request's tensors.
     pub(crate) fn bind(&self, inputs: Vec<NamedTensor>) -> Result<Rows, PredictError> {
+        inputs.iter().try_for_each(super::enforce::no_nulls)?;
         let n_cols = self.columns.len();
         if let [single] = inputs.as_slice() {
             let shape = single.tensor.shape();

@@ -105,6 +105,7 @@ impl ColumnBinder {
     /// Binds the request's tensors: a single tensor of shape `[N, k]` (`k` = number of columns,
     /// or `[N]` for a one-column model), or one `[N]` / `[N, 1]` tensor per column, by name.
     pub(crate) fn bind(&self, inputs: Vec<NamedTensor>) -> Result<Matrix, PredictError> {
+        inputs.iter().try_for_each(super::enforce::no_nulls)?;
         let n_cols = self.columns.len();
         if let [single] = inputs.as_slice() {
             let shape = single.tensor.shape();
@@ -245,7 +246,7 @@ fn enforce(
         _ => return Ok(()),
     };
     let zero_one = || values.iter().all(|v| *v == 0.0 || *v == 1.0 || v.is_nan());
-    if crate::sklearn::bind::accepts(ty, got, zero_one) {
+    if super::enforce::accepts(ty, got, zero_one) {
         Ok(())
     } else {
         Err(PredictError::Datatype {

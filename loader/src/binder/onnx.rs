@@ -107,6 +107,7 @@ impl Binder {
 
     /// Produces the graph's input tensors, in graph order.
     pub fn bind(&self, request: Vec<NamedTensor>) -> Result<Vec<Tensor>, PredictError> {
+        request.iter().try_for_each(super::enforce::no_nulls)?;
         let by_name = request.iter().all(|t| self.position(&t.name).is_some());
         if self.inputs.len() == 1 && (!by_name || request.len() > 1) {
             // A lone tensor under an unknown name that is no column (`[n]` or `[n, 1]`) cannot

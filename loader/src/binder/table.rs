@@ -10,13 +10,14 @@
 //! - Tensor signature: one tensor, whose datatype must match exactly.
 //! - No signature: the request's columns in request order, no type rules.
 
+use super::enforce::{accepts, takes_nulls};
 use crate::datatype::DataType;
 use crate::error::PredictError;
 use crate::mlmodel::{Schema, TypedSpec};
 use crate::model::NamedTensor;
 use crate::tensor::{f16, Datum, Tensor};
 
-use super::table::{Column, Data, Matrix, Table};
+use crate::sklearn::table::{Column, Data, Matrix, Table};
 
 /// One expected column.
 #[derive(Debug, Clone)]
@@ -264,9 +265,11 @@ fn bind_columns(
                 name: specs.first().map(|s| spec_name(0, s)).unwrap_or_default(),
             })?;
         let mut t = Table::with_capacity(rows, bound.len());
-        for (name, column, spec) in bound {
-            let column = column.unwrap_or_else(|| empty_column(&spec.ty, rows));
-            t.push(name, column)?;
+        for (name, column, _) in bound {
+            match column {
+                Some(column) => t.push(name, column)?,
+                None => t.leave_out(name),
+            }
         }
         table = Some(t);
     } else {
@@ -309,21 +312,14 @@ fn bind_columns(
         })
 }
 
-/// An all-missing column for an omitted optional input.
-fn empty_column(ty: &str, rows: usize) -> Column {
-    if is_text(ty) {
-        Column::Str(vec![None; rows])
-    } else {
-        Column::Num(vec![f64::NAN; rows])
-    }
-}
-
-fn is_text(ty: &str) -> bool {
-    matches!(ty, "string" | "binary" | "datetime" | "json")
-}
-
 /// `_enforce_mlflow_datatype`: which request datatypes a column type accepts (docs/compat.md §4.4).
 fn enforce(name: &str, got: DataType, column: Column, ty: &str) -> Result<Column, PredictError> {
+    if !takes_nulls(ty) && has_missing_text(&column) {
+        return Err(PredictError::InvalidValue {
+            name: name.to_owned(),
+            message: format!("a {ty} column takes no null value"),
+        });
+    }
     let zero_one = || match &column {
         Column::Num(v) => v.iter().all(|x| *x == 0.0 || *x == 1.0 || x.is_nan()),
         Column::Str(_) => false,
@@ -336,35 +332,6 @@ fn enforce(name: &str, got: DataType, column: Column, ty: &str) -> Result<Column
             got,
             expected: DataType::from_mlflow(ty),
         })
-    }
-}
-
-/// Whether a column of MLflow type `ty` takes values of request datatype `got`, as
-/// `_enforce_mlflow_datatype` decides: same kind and no narrower, unsigned into a strictly wider
-/// signed integer, (u)int of at most 4 bytes into double, and an INT64 column of only 0/1 (or
-/// missing) values into float or double. `zero_one` is asked only in that last case.
-pub(crate) fn accepts(ty: &str, got: DataType, zero_one: impl FnOnce() -> bool) -> bool {
-    use DataType as D;
-    match ty {
-        "double" => match got {
-            D::Fp64 | D::Fp32 | D::Fp16 => true,
-            D::Int8 | D::Int16 | D::Int32 | D::Uint8 | D::Uint16 | D::Uint32 => true,
-            D::Int64 => zero_one(),
-            _ => false,
-        },
-        "float" => match got {
-            D::Fp32 | D::Fp16 => true,
-            D::Int64 => zero_one(),
-            _ => false,
-        },
-        "long" => matches!(
-            got,
-            D::Int8 | D::Int16 | D::Int32 | D::Int64 | D::Uint8 | D::Uint16 | D::Uint32
-        ),
-        "integer" => matches!(got, D::Int8 | D::Int16 | D::Int32 | D::Uint8 | D::Uint16),
-        "boolean" => got == D::Bool,
-        t if is_text(t) => got == D::Bytes,
-        _ => false,
     }
 }
 
@@ -397,12 +364,31 @@ fn column_of(input: &NamedTensor) -> Result<Column, PredictError> {
             expected: vec![-1, 1],
         });
     }
+    let nulls = input.nulls.as_deref().unwrap_or_default();
+    let missing = |i: usize| nulls.get(i).copied().unwrap_or(false);
     if datatype_of(input)? == DataType::Bytes {
         return Ok(Column::Str(
-            string_values(input)?.into_iter().map(Some).collect(),
+            string_values(input)?
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| (!missing(i)).then_some(s))
+                .collect(),
         ));
     }
-    Ok(Column::Num(numeric_values(input)?))
+    let mut values = numeric_values(input)?;
+    if input.nulls.is_some() {
+        for (i, v) in values.iter_mut().enumerate() {
+            if missing(i) {
+                *v = f64::NAN;
+            }
+        }
+    }
+    Ok(Column::Num(values))
+}
+
+/// Whether a text column has a missing (`None`) cell: only a request's `null` makes one.
+fn has_missing_text(column: &Column) -> bool {
+    matches!(column, Column::Str(v) if v.iter().any(Option::is_none))
 }
 
 /// Splits a 2-D input into columns, named `names` or `input-{i}`.
@@ -414,15 +400,16 @@ fn split_matrix(input: &NamedTensor, names: Option<&[String]>) -> Result<Table, 
             .unwrap_or_else(|| format!("input-{c}"))
     };
     let mut table = Table::new(rows);
+    let nulls = input.nulls.as_deref().unwrap_or_default();
     if datatype_of(input)? == DataType::Bytes {
         let values = string_values(input)?;
         for c in 0..cols {
             let column = values
                 .iter()
+                .enumerate()
                 .skip(c)
                 .step_by(cols.max(1))
-                .cloned()
-                .map(Some)
+                .map(|(i, s)| (!nulls.get(i).copied().unwrap_or(false)).then(|| s.clone()))
                 .collect();
             table.push(name(c), Column::Str(column))?;
         }
@@ -521,8 +508,28 @@ mod tests {
             .unwrap();
         let Data::Table(t) = data else { panic!() };
         let names: Vec<&str> = t.columns().iter().map(|c| c.0.as_str()).collect();
-        assert_eq!(names, ["a", "b", "c"]);
-        assert!(matches!(&t.columns()[1].1, Column::Num(v) if v[0].is_nan()));
+        // The optional column left out stays out, as MLflow leaves it out of the DataFrame.
+        assert_eq!(names, ["a", "c"]);
+        assert!(t.left_out("b") && !t.left_out("a"));
+    }
+
+    #[test]
+    fn nulls_are_missing_cells_where_the_column_type_takes_them() {
+        let b = binder(vec![spec("s", "string", true), spec("f", "boolean", false)]);
+        let s = NamedTensor::new("s", tensor1(&["x".to_owned(), String::new()]))
+            .with_nulls(vec![false, true]);
+        let f = NamedTensor::new("f", tensor1(&[true, false])).with_nulls(vec![true, false]);
+        let Data::Table(t) = b.bind(vec![s.clone(), f]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(t.columns()[0].1, Column::Str(vec![Some("x".into()), None]));
+        assert!(matches!(&t.columns()[1].1, Column::Num(v) if v[0].is_nan() && v[1] == 0.0));
+        // A long column takes no null (pandas makes it float64, which MLflow refuses).
+        let l = binder(vec![spec("s", "long", true)]);
+        assert!(matches!(
+            l.bind(vec![s]),
+            Err(PredictError::InvalidValue { .. } | PredictError::Datatype { .. })
+        ));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::tree::{
     ObliviousTest, Split, TreeNode, TreeSpec,
 };
 
-use super::columns::Rows;
+use crate::binder::catboost::Rows;
 
 /// The compiled trees.
 #[derive(Debug)]

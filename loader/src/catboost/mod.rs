@@ -6,13 +6,12 @@
 //! categorical values, its combination hashes and CTR tables) are evaluated exactly as CatBoost
 //! does; text and embedding features are refused.
 
-mod columns;
 mod compile;
 mod ctr;
 mod error;
 mod file;
-mod hash;
-mod model;
+pub(crate) mod hash;
+pub(crate) mod model;
 mod predict;
 
 #[allow(

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::columns::Binder;
+use crate::binder::catboost::Binder;
 use super::compile::Compiled;
 use super::error::CbError;
 use super::model::Model;

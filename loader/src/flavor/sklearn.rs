@@ -14,7 +14,7 @@ use crate::error::{LoadError, PredictError};
 use crate::mlmodel::{MlModel, Signature, TypedSpec};
 use crate::model::{LoadedModel, NamedTensor, Predictor, TensorInfo};
 use crate::pyobj::Obj;
-use crate::sklearn::bind::Binder;
+use crate::binder::table::Binder;
 use crate::sklearn::{CompileError, Compiled, Estimator, Method, Registry};
 
 /// The `sklearn` flavor block of `MLmodel`.

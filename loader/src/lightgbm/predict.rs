@@ -11,7 +11,7 @@ use crate::mlmodel::Signature;
 use crate::model::{NamedTensor, Predictor, TensorInfo};
 use crate::tensor::Tensor;
 use crate::tree::{Aggregate, Forest};
-use crate::xgboost::columns::ColumnBinder;
+use crate::binder::matrix::ColumnBinder;
 use crate::xgboost::{argmax, tensor, OUTPUT};
 
 /// Class labels of an `LGBMClassifier` (`classes_`), in class-index order.

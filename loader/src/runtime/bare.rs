@@ -17,7 +17,7 @@ use crate::mlmodel::MlModel;
 use crate::model::{LoadedModel, NamedTensor, Predictor, TensorInfo};
 use crate::runtime::outputs::{Method, OutputChoice, RuntimePredictor};
 use crate::runtime::Runtime;
-use crate::sklearn::bind::Binder;
+use crate::binder::table::Binder;
 use crate::sklearn::Estimator;
 
 /// An `MLmodel` with nothing in it: bare files have no MLflow description.

@@ -200,6 +200,9 @@ impl Selection {
                 .iter()
                 .map(|(name, fallback)| {
                     let by_name = match x {
+                        Data::Table(t) if t.left_out(name) => {
+                            return Err(PredictError::MissingInput { name: name.clone() })
+                        }
                         Data::Table(t) => t.position(name),
                         Data::Matrix(_) => None,
                     };

@@ -26,7 +26,6 @@
 //! 5. Add a case to `fixtures/generate.py` (real sklearn, pickle protocol 4) and rerun it; the
 //!    corpus test picks up `sk-*` cases as soon as their classes are registered.
 
-pub mod bind;
 mod cluster;
 mod compose;
 #[cfg(test)]

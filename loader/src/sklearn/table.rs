@@ -163,6 +163,9 @@ impl Column {
 pub struct Table {
     rows: usize,
     columns: Vec<(String, Column)>,
+    /// Optional signature columns the request left out: MLflow hands the model a DataFrame
+    /// without them, so a step that selects one by name fails as scikit-learn does.
+    left_out: Vec<String>,
 }
 
 impl Table {
@@ -171,6 +174,7 @@ impl Table {
         Self {
             rows,
             columns: Vec::new(),
+            left_out: Vec::new(),
         }
     }
 
@@ -179,6 +183,7 @@ impl Table {
         Self {
             rows,
             columns: Vec::with_capacity(columns),
+            left_out: Vec::new(),
         }
     }
 
@@ -209,6 +214,16 @@ impl Table {
     /// The columns, in order.
     pub fn columns(&self) -> &[(String, Column)] {
         &self.columns
+    }
+
+    /// Records an optional signature column the request left out (see [`Table::left_out`]).
+    pub fn leave_out(&mut self, name: impl Into<String>) {
+        self.left_out.push(name.into());
+    }
+
+    /// Whether `name` is an optional signature column the request left out.
+    pub fn left_out(&self, name: &str) -> bool {
+        self.left_out.iter().any(|n| n == name)
     }
 
     /// The position of a column by name.

@@ -8,7 +8,6 @@
 //! base margin (`ProbToMargin(base_score)`), applies the objective's transform and shapes the
 //! result as `mlflow.pyfunc` returns it for the model's Python class ([`predict::Output`]).
 
-pub(crate) mod columns;
 mod error;
 mod legacy;
 mod model;

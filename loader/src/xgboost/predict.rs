@@ -2,7 +2,7 @@
 //! `model_class`: class labels for `XGBClassifier`, `f32` predictions for regressors and raw
 //! `Booster`s (`[N]`, or `[N, K]` for `multi:softprob`).
 
-use super::columns::ColumnBinder;
+use crate::binder::matrix::ColumnBinder;
 use super::error::XgbError;
 use super::model::Booster;
 use super::objective::{argmax, Objective};

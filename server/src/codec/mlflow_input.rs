@@ -349,9 +349,16 @@ fn column_tensor(
 
 /// Builds the tensor through the v2 codec, so element parsing and errors are the protocol's.
 fn typed_tensor(name: &str, datatype: DataType, cells: Value) -> Result<NamedTensor, CodecError> {
-    let cells = match cells {
+    let mut cells = match cells {
         Value::Array(items) => Value::Array(items),
         scalar => Value::Array(vec![scalar]),
+    };
+    // A `null` in a string or boolean column is a missing cell (pandas `None`): the tensor holds a
+    // placeholder and the input marks it; the model's binder decides whether the column takes it.
+    let nulls = match datatype {
+        DataType::Bytes => mark_nulls(&mut cells, &Value::String(String::new())),
+        DataType::Bool => mark_nulls(&mut cells, &Value::Bool(false)),
+        _ => Vec::new(),
     };
     let shape = nested_shape(&cells);
     let data = serde_json::value::to_raw_value(&cells)
@@ -363,7 +370,29 @@ fn typed_tensor(name: &str, datatype: DataType, cells: Value) -> Result<NamedTen
         parameters: None,
         data: Some(InputData::Raw(data)),
     };
-    Ok(decode_input(&mut input)?)
+    Ok(decode_input(&mut input)?.with_nulls(nulls))
+}
+
+/// Replaces every `null` leaf (row-major) by `placeholder`; returns which leaves were `null`
+/// (empty when none was).
+fn mark_nulls(cells: &mut Value, placeholder: &Value) -> Vec<bool> {
+    fn walk(v: &mut Value, placeholder: &Value, out: &mut Vec<bool>) {
+        match v {
+            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, placeholder, out)),
+            Value::Null => {
+                *v = placeholder.clone();
+                out.push(true);
+            }
+            _ => out.push(false),
+        }
+    }
+    let mut out = Vec::new();
+    walk(cells, placeholder, &mut out);
+    if out.iter().any(|n| *n) {
+        out
+    } else {
+        Vec::new()
+    }
 }
 
 /// The shape of nested lists, following the first element at each level (the codec then checks

@@ -364,3 +364,35 @@ async fn mlflow_nonfinite_tokens_are_read() {
     .await;
     assert_eq!(status, 400);
 }
+
+/// Issue 14's seed case: optional (`"required": false`) columns left out and `null` cells in
+/// columns of each type, answered as MLflow 3.17's own scoring server answered each body
+/// (`examples/enforcement/generate_nulls.py`): same status class, same predictions.
+#[tokio::test]
+async fn optional_columns_and_nulls_answer_as_mlflow_does() {
+    let dir = corpus("../enforcement/optional-nulls");
+    let fixture = read_json(&dir.join("cases.json"));
+    let server = TestServer::start(&dir.join("model"), "nulls").await;
+    let cases = fixture["cases"].as_array().expect("cases");
+    assert!(cases.len() >= 10, "{fixture}");
+    let mut failures = Vec::new();
+    for case in cases {
+        let name = case["name"].as_str().unwrap_or_default();
+        let body = serde_json::to_vec(&case["body"]).expect("body");
+        let (status, _, bytes) = post_as(&server, "/invocations", "application/json", body, &[]).await;
+        let want = case["status"].as_u64().unwrap_or_default();
+        let ok = if want == 200 {
+            status == 200 && json_of(&bytes)["predictions"] == case["predictions"]
+        } else {
+            (400..500).contains(&status)
+        };
+        if !ok {
+            failures.push(format!(
+                "{name}: MLflow {want} {}, ironflow {status} {}",
+                case["predictions"],
+                String::from_utf8_lossy(&bytes)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

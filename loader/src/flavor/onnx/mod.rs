@@ -3,7 +3,6 @@
 //! `ai.onnx.ml` operators, given a symbolic batch dimension, optimised once, and shared as one
 //! runnable plan by every request.
 
-mod bind;
 mod dense;
 #[cfg(test)]
 mod dense_tests;
@@ -22,7 +21,7 @@ use crate::datatype::DataType;
 use crate::error::{LoadError, PredictError};
 use crate::mlmodel::{MlModel, Schema, Signature, TypedSpec};
 use crate::model::{LoadedModel, NamedTensor, Predictor, TensorInfo};
-use bind::{Binder, ModelInput};
+use crate::binder::onnx::{Binder, ModelInput};
 use dense::{DenseChain, Isa};
 use tract_onnx::tensor::load_tensor;
 
