@@ -14,6 +14,7 @@ pub mod lightgbm;
 pub mod mlmodel;
 pub mod model;
 pub mod onnx_ml;
+mod outputs;
 pub mod pickle;
 pub mod pyobj;
 pub mod runtime;

@@ -7,6 +7,10 @@ use crate::error::PredictError;
 use crate::mlmodel::{MlModel, ParamsSchema, Schema, Signature};
 use crate::Tensor;
 
+/// The MLServer implementation that serves an MLflow model directory
+/// (`crate::runtime::Runtime::Mlflow`'s name; kept here so this file does not import the runtimes).
+pub const MLFLOW_IMPLEMENTATION: &str = "mlserver_mlflow.MLflowRuntime";
+
 /// A named tensor, as requests carry inputs and models return outputs.
 #[derive(Debug, Clone)]
 pub struct NamedTensor {
@@ -141,7 +145,7 @@ impl LoadedModel {
             outputs,
             output_style,
             output_choice: None,
-            implementation: crate::runtime::Runtime::Mlflow.implementation(),
+            implementation: MLFLOW_IMPLEMENTATION,
             predictor,
         }
     }

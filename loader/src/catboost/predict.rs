@@ -12,7 +12,7 @@ use crate::error::PredictError;
 use crate::mlmodel::Signature;
 use crate::model::{NamedTensor, Predictor, TensorInfo};
 use crate::tensor::Tensor;
-use crate::xgboost::tensor;
+use crate::outputs::tensor;
 
 /// What `predict` returns.
 #[derive(Debug, Clone, PartialEq)]

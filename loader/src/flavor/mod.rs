@@ -3,6 +3,7 @@
 pub mod catboost;
 pub mod lightgbm;
 pub mod onnx;
+mod read;
 pub mod sklearn;
 pub mod xgboost;
 
@@ -15,13 +16,7 @@ use crate::model::LoadedModel;
 /// The flavors this build can serve, in order of preference.
 pub const SUPPORTED: [&str; 5] = ["onnx", "sklearn", "xgboost", "lightgbm", "catboost"];
 
-/// Reads a model's data file; a failure names the file.
-fn read_data(path: &Path) -> Result<Vec<u8>, LoadError> {
-    std::fs::read(path).map_err(|source| LoadError::Io {
-        path: path.to_owned(),
-        source,
-    })
-}
+pub(crate) use read::read_data;
 
 /// Loads and compiles the MLflow model in `dir`.
 pub fn load(dir: &Path) -> Result<LoadedModel, LoadError> {

@@ -12,7 +12,7 @@ use crate::model::{NamedTensor, Predictor, TensorInfo};
 use crate::tensor::Tensor;
 use crate::tree::{Aggregate, Forest};
 use crate::binder::matrix::ColumnBinder;
-use crate::xgboost::{argmax, tensor, OUTPUT};
+use crate::outputs::{argmax, tensor, OUTPUT};
 
 /// Class labels of an `LGBMClassifier` (`classes_`), in class-index order.
 #[derive(Debug, Clone, PartialEq)]

@@ -139,7 +139,7 @@ pub(crate) fn parse(text: &str) -> Result<Model, LgbError> {
         .ok_or_else(|| LgbError::field("header", "missing or bad max_feature_idx"))?;
     let num_features = usize::try_from(max_feature_idx.saturating_add(1))
         .ok()
-        .filter(|&n| n <= crate::xgboost::MAX_FEATURES)
+        .filter(|&n| n <= crate::outputs::MAX_FEATURES)
         .ok_or_else(|| {
             LgbError::field("header", format!("bad max_feature_idx {max_feature_idx}"))
         })?;

@@ -117,5 +117,5 @@ fn two_columns(tensor: Tensor) -> Result<Tensor, PredictError> {
         values.push(1.0f32 - v);
         values.push(v);
     }
-    crate::xgboost::tensor(values, p.len(), 2)
+    crate::outputs::tensor(values, p.len(), 2)
 }

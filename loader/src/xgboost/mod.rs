@@ -22,14 +22,11 @@ pub(crate) mod corpus_tests;
 pub(crate) mod fixture_tests;
 
 pub use error::XgbError;
-pub(crate) use objective::argmax;
-pub(crate) use predict::{tensor, Output, XgbPredictor, OUTPUT};
+pub(crate) use predict::{Output, XgbPredictor};
 
 use model::Booster;
 
-/// Most input features a model may declare: requests bind one column per feature, and a
-/// corrupted count must not make the loader allocate billions of column descriptions.
-pub(crate) const MAX_FEATURES: usize = 1 << 20;
+pub(crate) use crate::outputs::MAX_FEATURES;
 
 /// The serialisation a model file uses, told from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! become predictions (`PredTransform`), in `f32` as XGBoost computes them
 //! (`src/objective/regression_loss.h`, `multiclass_obj.cu`).
 
+pub(crate) use crate::outputs::argmax;
 use super::error::XgbError;
 
 /// The output transform an objective applies to the summed margin.
@@ -100,19 +101,6 @@ fn softmax(row: &mut [f32]) {
         sum += *v;
     }
     row.iter_mut().for_each(|v| *v /= sum);
-}
-
-/// Index of the first largest value (numpy's `argmax`; NaN never wins here).
-pub(crate) fn argmax<T: PartialOrd + Copy>(row: &[T]) -> usize {
-    let mut best = 0;
-    for (i, v) in row.iter().enumerate() {
-        if let Some(b) = row.get(best) {
-            if v > b {
-                best = i;
-            }
-        }
-    }
-    best
 }
 
 #[cfg(test)]

@@ -10,11 +10,10 @@ use crate::datatype::DataType;
 use crate::error::PredictError;
 use crate::mlmodel::Signature;
 use crate::model::{NamedTensor, Predictor, TensorInfo};
-use crate::tensor::{ndarray, Tensor};
+use crate::tensor::Tensor;
 use crate::tree::{Aggregate, Forest};
 
-/// The name MLServer gives the single output of a `predict` that returns one array.
-pub(crate) const OUTPUT: &str = "output-1";
+pub(crate) use crate::outputs::{tensor, OUTPUT};
 
 /// What `predict` returns, by the model's Python class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,24 +180,4 @@ impl Predictor for XgbPredictor {
         let out = self.run(&x, m.n_rows, m.n_cols)?;
         Ok(vec![NamedTensor::new(OUTPUT, out)])
     }
-}
-
-/// A `[n_rows]` tensor when `width` is 1, else `[n_rows, width]`.
-pub(crate) fn tensor<T: crate::tensor::Datum>(
-    values: Vec<T>,
-    n_rows: usize,
-    width: usize,
-) -> Result<Tensor, PredictError> {
-    let result = if width == 1 {
-        ndarray::Array1::from_vec(values)
-            .into_dyn()
-            .into_shape_with_order(vec![n_rows])
-    } else {
-        ndarray::Array1::from_vec(values)
-            .into_dyn()
-            .into_shape_with_order(vec![n_rows, width])
-    };
-    result
-        .map(Tensor::from)
-        .map_err(|e| PredictError::Runtime(format!("output shape: {e}")))
 }
