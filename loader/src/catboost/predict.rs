@@ -3,16 +3,16 @@
 
 use serde_json::Value;
 
-use crate::binder::catboost::Binder;
 use super::compile::Compiled;
 use super::error::CbError;
 use super::model::Model;
+use crate::binder::catboost::Binder;
 use crate::datatype::DataType;
 use crate::error::PredictError;
 use crate::mlmodel::Signature;
 use crate::model::{NamedTensor, Predictor, TensorInfo};
-use crate::tensor::Tensor;
 use crate::outputs::tensor;
+use crate::tensor::Tensor;
 
 /// What `predict` returns.
 #[derive(Debug, Clone, PartialEq)]

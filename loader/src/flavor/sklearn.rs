@@ -9,12 +9,12 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::binder::table::Binder;
 use crate::datatype::DataType;
 use crate::error::{LoadError, PredictError};
 use crate::mlmodel::{MlModel, Signature, TypedSpec};
 use crate::model::{LoadedModel, NamedTensor, Predictor, TensorInfo};
 use crate::pyobj::Obj;
-use crate::binder::table::Binder;
 use crate::sklearn::{CompileError, Compiled, Estimator, Method, Registry};
 
 /// The `sklearn` flavor block of `MLmodel`.

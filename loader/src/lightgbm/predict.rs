@@ -5,14 +5,14 @@
 use super::compile::compile;
 use super::error::LgbError;
 use super::text::Model;
+use crate::binder::matrix::ColumnBinder;
 use crate::datatype::DataType;
 use crate::error::PredictError;
 use crate::mlmodel::Signature;
 use crate::model::{NamedTensor, Predictor, TensorInfo};
+use crate::outputs::{argmax, tensor, OUTPUT};
 use crate::tensor::Tensor;
 use crate::tree::{Aggregate, Forest};
-use crate::binder::matrix::ColumnBinder;
-use crate::outputs::{argmax, tensor, OUTPUT};
 
 /// Class labels of an `LGBMClassifier` (`classes_`), in class-index order.
 #[derive(Debug, Clone, PartialEq)]

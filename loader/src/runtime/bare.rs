@@ -12,12 +12,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::binder::table::Binder;
 use crate::error::{LoadError, PredictError};
 use crate::mlmodel::MlModel;
 use crate::model::{LoadedModel, NamedTensor, Predictor, TensorInfo};
 use crate::runtime::outputs::{Method, OutputChoice, RuntimePredictor};
 use crate::runtime::Runtime;
-use crate::binder::table::Binder;
 use crate::sklearn::Estimator;
 
 /// An `MLmodel` with nothing in it: bare files have no MLflow description.

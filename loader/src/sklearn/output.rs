@@ -6,7 +6,7 @@ use crate::datatype::DataType;
 use crate::error::PredictError;
 use crate::tensor::{ndarray, Datum, Tensor};
 
-use super::obj::Scalar;
+use super::scalar::Scalar;
 use super::table::Matrix;
 
 /// Class labels (or cluster ids), in the dtype sklearn returns them.

@@ -2,8 +2,8 @@
 //! become predictions (`PredTransform`), in `f32` as XGBoost computes them
 //! (`src/objective/regression_loss.h`, `multiclass_obj.cu`).
 
-pub(crate) use crate::outputs::argmax;
 use super::error::XgbError;
+pub(crate) use crate::outputs::argmax;
 
 /// The output transform an objective applies to the summed margin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,10 +2,10 @@
 //! `model_class`: class labels for `XGBClassifier`, `f32` predictions for regressors and raw
 //! `Booster`s (`[N]`, or `[N, K]` for `multi:softprob`).
 
-use crate::binder::matrix::ColumnBinder;
 use super::error::XgbError;
 use super::model::Booster;
 use super::objective::{argmax, Objective};
+use crate::binder::matrix::ColumnBinder;
 use crate::datatype::DataType;
 use crate::error::PredictError;
 use crate::mlmodel::Signature;

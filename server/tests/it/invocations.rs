@@ -379,7 +379,8 @@ async fn optional_columns_and_nulls_answer_as_mlflow_does() {
     for case in cases {
         let name = case["name"].as_str().unwrap_or_default();
         let body = serde_json::to_vec(&case["body"]).expect("body");
-        let (status, _, bytes) = post_as(&server, "/invocations", "application/json", body, &[]).await;
+        let (status, _, bytes) =
+            post_as(&server, "/invocations", "application/json", body, &[]).await;
         let want = case["status"].as_u64().unwrap_or_default();
         let ok = if want == 200 {
             status == 200 && json_of(&bytes)["predictions"] == case["predictions"]

@@ -17,11 +17,11 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::{GenericFactoid, InferenceFact};
 use tract_onnx::tract_hir::internal::{bail, format_err, Factoid};
 
+use crate::binder::onnx::{Binder, ModelInput};
 use crate::datatype::DataType;
 use crate::error::{LoadError, PredictError};
 use crate::mlmodel::{MlModel, Schema, Signature, TypedSpec};
 use crate::model::{LoadedModel, NamedTensor, Predictor, TensorInfo};
-use crate::binder::onnx::{Binder, ModelInput};
 use dense::{DenseChain, Isa};
 use tract_onnx::tensor::load_tensor;
 
