@@ -5,6 +5,8 @@
 //! Shared by the XGBoost and LightGBM flavors (the scikit-learn flavor has its own binder; the two
 //! may merge later). Numeric inputs only (FP64, FP32, INT64, INT32); NaN marks a missing value.
 
+use std::collections::HashMap;
+
 use crate::datatype::DataType;
 use crate::error::PredictError;
 use crate::mlmodel::{Signature, TypedSpec};
@@ -37,6 +39,8 @@ pub(crate) struct Matrix {
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnBinder {
     columns: Vec<Column>,
+    /// Column position by name (the first of a repeated name), built once at load.
+    index: HashMap<String, usize>,
     /// Whether the columns come from the signature, whose types MLflow enforces (docs/compat.md
     /// §4.4); columns read from the model file take any numeric input.
     enforced: bool,
@@ -53,7 +57,7 @@ impl ColumnBinder {
         let schema = signature.and_then(|s| s.inputs.as_ref());
         let from_signature = schema.filter(|s| s.has_names() && !s.is_tensor_based());
         let enforced = from_signature.is_some();
-        let columns = match from_signature {
+        let columns: Vec<Column> = match from_signature {
             Some(schema) => schema
                 .specs
                 .iter()
@@ -82,7 +86,20 @@ impl ColumnBinder {
                 })
                 .collect(),
         };
-        Self { columns, enforced }
+        let mut index = HashMap::with_capacity(columns.len());
+        for (i, c) in columns.iter().enumerate() {
+            index.entry(c.name.clone()).or_insert(i);
+        }
+        Self {
+            columns,
+            index,
+            enforced,
+        }
+    }
+
+    /// The position of the column named `name`.
+    fn position(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
     }
 
     /// The columns, in model order.
@@ -109,7 +126,7 @@ impl ColumnBinder {
         let n_cols = self.columns.len();
         if let [single] = inputs.as_slice() {
             let shape = single.tensor.shape();
-            let known = self.columns.iter().any(|c| c.name == single.name);
+            let known = self.position(&single.name).is_some();
             // A column's own name with one value per row is that column (others optional).
             let whole = shape.get(1).is_some_and(|&k| k == n_cols && n_cols > 1);
             if shape.len() == 2 && (!known || whole) {
@@ -148,7 +165,7 @@ impl ColumnBinder {
         let mut first: Option<(String, usize)> = None;
         // Extra columns are dropped, as MLflow drops them (docs/compat.md §4.3), unless nothing the
         // request sends is a column of the model, which is more likely a misnamed request.
-        let known = |name: &str| self.columns.iter().any(|c| c.name == name);
+        let known = |name: &str| self.position(name).is_some();
         if let Some(first) = inputs
             .first()
             .filter(|_| !inputs.iter().any(|i| known(&i.name)))
@@ -159,7 +176,7 @@ impl ColumnBinder {
             });
         }
         for input in inputs {
-            let Some(index) = self.columns.iter().position(|c| c.name == input.name) else {
+            let Some(index) = self.position(&input.name) else {
                 tracing::warn!(input = %input.name, "input is not a model column; dropped");
                 continue;
             };

@@ -10,6 +10,8 @@
 //! - Tensor signature: one tensor, whose datatype must match exactly.
 //! - No signature: the request's columns in request order, no type rules.
 
+use std::collections::{HashMap, HashSet};
+
 use super::enforce::{accepts, takes_nulls};
 use crate::datatype::DataType;
 use crate::error::PredictError;
@@ -105,23 +107,60 @@ impl Binder {
     }
 }
 
+/// Up to this many inputs, name lookups scan (cheaper than hashing); past it they hash, so a
+/// signature of 200,000 columns binds in linear time.
+const SCAN: usize = 16;
+
 /// Whether every column has a non-empty name, and no two the same one.
 fn distinct_names(specs: &[ColumnSpec]) -> bool {
-    specs.iter().enumerate().all(|(i, a)| {
-        a.name.as_deref().is_some_and(|n| !n.is_empty())
-            && specs.iter().skip(i + 1).all(|b| b.name != a.name)
+    let mut seen = HashSet::with_capacity(specs.len());
+    specs.iter().all(|s| {
+        s.name
+            .as_deref()
+            .is_some_and(|n| !n.is_empty() && seen.insert(n))
     })
 }
 
 fn check_duplicates(inputs: &[NamedTensor]) -> Result<(), PredictError> {
-    for (i, a) in inputs.iter().enumerate() {
-        if inputs.iter().skip(i + 1).any(|b| b.name == a.name) {
-            return Err(PredictError::DuplicateInput {
-                name: a.name.clone(),
-            });
-        }
+    let duplicate = if inputs.len() <= SCAN {
+        inputs
+            .iter()
+            .enumerate()
+            .find(|(i, a)| inputs.iter().skip(i + 1).any(|b| b.name == a.name))
+            .map(|(_, a)| a)
+    } else {
+        let mut seen = HashSet::with_capacity(inputs.len());
+        inputs.iter().find(|a| !seen.insert(a.name.as_str()))
+    };
+    match duplicate {
+        Some(a) => Err(PredictError::DuplicateInput {
+            name: a.name.clone(),
+        }),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// For each column, the position of the input of its name (inputs have distinct names).
+fn positions(specs: &[ColumnSpec], inputs: &[NamedTensor]) -> Vec<Option<usize>> {
+    let wanted = |s: &ColumnSpec| s.name.clone().unwrap_or_default();
+    if inputs.len() <= SCAN {
+        return specs
+            .iter()
+            .map(|s| {
+                let w = wanted(s);
+                inputs.iter().position(|t| t.name == w)
+            })
+            .collect();
+    }
+    let index: HashMap<&str, usize> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.as_str(), i))
+        .collect();
+    specs
+        .iter()
+        .map(|s| index.get(s.name.as_deref().unwrap_or_default()).copied())
+        .collect()
 }
 
 /// A single `[N, k]` input (k > 1) to be split into columns.
@@ -232,9 +271,10 @@ fn bind_columns(
     if named {
         let mut missing = Vec::new();
         let mut bound: Vec<(String, Option<Column>, &ColumnSpec)> = Vec::with_capacity(specs.len());
+        let at = positions(specs, &inputs);
         for (i, spec) in specs.iter().enumerate() {
             let wanted = spec.name.as_deref().unwrap_or_default();
-            let (name, column) = match inputs.iter().position(|t| t.name == wanted) {
+            let (name, column) = match at.get(i).copied().flatten() {
                 Some(at) => {
                     let input = &mut inputs[at];
                     let column = enforce(wanted, datatype_of(input)?, column_of(input)?, &spec.ty)?;
@@ -530,6 +570,34 @@ mod tests {
             l.bind(vec![s]),
             Err(PredictError::InvalidValue { .. } | PredictError::Datatype { .. })
         ));
+    }
+
+    #[test]
+    fn wide_signatures_bind_by_name_in_any_order() {
+        // 50,000 columns sent in reverse order: name lookups hash rather than scan.
+        let n = 50_000;
+        let specs = (0..n)
+            .map(|i| spec(&format!("c{i}"), "double", true))
+            .collect();
+        let b = binder(specs);
+        let inputs = (0..n)
+            .rev()
+            .map(|i| NamedTensor::new(format!("c{i}"), tensor1(&[i as f64])))
+            .collect();
+        let Data::Table(t) = b.bind(inputs).unwrap() else {
+            panic!()
+        };
+        assert_eq!(t.columns().len(), n);
+        assert_eq!(t.columns()[123].0, "c123");
+        assert_eq!(t.columns()[123].1, Column::Num(vec![123.0]));
+        let mut twice: Vec<NamedTensor> = (0..20)
+            .map(|i| NamedTensor::new(format!("c{i}"), tensor1(&[1.0f64])))
+            .collect();
+        twice.push(NamedTensor::new("c7", tensor1(&[1.0f64])));
+        assert_eq!(
+            b.bind(twice).unwrap_err(),
+            PredictError::DuplicateInput { name: "c7".into() }
+        );
     }
 
     #[test]
