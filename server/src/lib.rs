@@ -169,14 +169,25 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         shutdown::sequence(shutdown::signal(), lifecycle.readiness(), delay, stop).await;
     });
     let until_stopped = || shutdown::stopped(stopping.clone());
+    // The REST and gRPC listeners accept what the kernel queued before they close (no reset
+    // connection carrying a request), see `shutdown.rs`.
+    let rest = shutdown::Draining::new(listener, stopping.clone());
+    let rest_drained = rest.drained();
+    let grpc_incoming = shutdown::Draining::new(grpc_listener, stopping.clone()).into_stream();
     let servers = async {
         tokio::try_join!(
-            serve_on(listener, state.clone(), until_stopped()),
-            grpc::serve_grpc_on(
-                grpc_listener,
+            async {
+                axum::serve(rest, rest::service(state.clone()))
+                    .with_graceful_shutdown(rest_drained)
+                    .await
+                    .context("HTTP server failed")
+            },
+            grpc::serve_grpc_incoming(
+                grpc_incoming,
                 state.clone(),
                 args.grpc_max_message_bytes,
-                until_stopped()
+                // The incoming stream ends once drained, which starts the graceful shutdown.
+                std::future::pending(),
             ),
             async {
                 match metrics_listener {

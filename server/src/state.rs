@@ -116,6 +116,11 @@ impl AppState {
         &self.readiness
     }
 
+    /// Startup and shutdown progress, shared (for services that outlive a borrow).
+    pub fn readiness_handle(&self) -> Arc<Readiness> {
+        self.readiness.clone()
+    }
+
     /// Whether the server should get traffic (`/v2/health/ready`).
     pub fn ready(&self) -> bool {
         self.readiness.is_ready()

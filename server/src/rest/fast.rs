@@ -24,8 +24,8 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
-use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH};
-use axum::http::{HeaderValue, Method};
+use axum::http::header::{ACCEPT_ENCODING, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH};
+use axum::http::{HeaderValue, Method, Version};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 
@@ -38,6 +38,8 @@ use crate::state::AppState;
 #[derive(Clone)]
 pub struct RestService {
     router: Router,
+    /// Readiness: while shutting down, HTTP/1.x responses close their connection.
+    readiness: Arc<crate::shutdown::Readiness>,
     /// `None` when the fast path is off (see [`FastPath::rules`]).
     fast: Option<Arc<FastPath>>,
 }
@@ -66,6 +68,7 @@ impl RestService {
     /// Wraps the REST `router` built from `state`, with the fast path in front when
     /// [`FastPath::rules`] allow it.
     pub(super) fn new(router: Router, state: AppState) -> Self {
+        let readiness = state.readiness_handle();
         let fast = match FastPath::rules(&state) {
             Ok(()) => Some(Arc::new(FastPath {
                 gzip: state.server.gzip_enabled,
@@ -77,7 +80,11 @@ impl RestService {
                 None
             }
         };
-        Self { router, fast }
+        Self {
+            router,
+            readiness,
+            fast,
+        }
     }
 
     /// Whether inference requests may take the fast path (for tests and diagnostics).
@@ -214,13 +221,26 @@ impl tower::Service<Request> for RestService {
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        if let Some(fast) = &self.fast {
-            if fast.takes(&request) {
+        // Shutting down: an HTTP/1.x client must not reuse this connection, which closes when
+        // the shutdown delay ends (HTTP/2 gets GOAWAY instead; `shutdown.rs`).
+        let close = self.readiness.is_stopping() && request.version() < Version::HTTP_2;
+        let answer: Self::Future = match &self.fast {
+            Some(fast) if fast.takes(&request) => {
                 let fast = fast.clone();
-                return Box::pin(async move { Ok(infer(fast, request).await) });
+                Box::pin(async move { Ok(infer(fast, request).await) })
             }
+            _ => Box::pin(tower::ServiceExt::oneshot(self.router.clone(), request)),
+        };
+        if !close {
+            return answer;
         }
-        Box::pin(tower::ServiceExt::oneshot(self.router.clone(), request))
+        Box::pin(async move {
+            let mut response = answer.await?;
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            Ok(response)
+        })
     }
 }
 
