@@ -6,6 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ironflow_loader::PredictError;
 
+use crate::repository::AccessError;
+
 use crate::codec::{
     BinaryError, CodecError, ContentTypeError, DecodeError, ParamsError, ScoringError,
 };
@@ -90,6 +92,9 @@ pub enum ServeError {
         /// What went wrong.
         reason: String,
     },
+    /// The repository API is off, or the request lacks its token.
+    #[error(transparent)]
+    RepositoryAccess(#[from] crate::repository::AccessError),
     /// A server-side failure (an inference task that panicked or was cancelled).
     #[error("internal error: {0}")]
     Internal(String),
@@ -134,6 +139,8 @@ impl ServeError {
             Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::ModelNotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::ModelLoad { .. } => StatusCode::BAD_REQUEST,
+            Self::RepositoryAccess(AccessError::Disabled) => StatusCode::FORBIDDEN,
+            Self::RepositoryAccess(AccessError::Unauthorized) => StatusCode::UNAUTHORIZED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -148,11 +155,18 @@ impl IntoResponse for ServeError {
         } else {
             tracing::debug!(%status, "{self}");
         }
-        (
+        let mut response = (
             status,
             Json(serde_json::json!({ "error": self.to_string() })),
         )
-            .into_response()
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }
 
@@ -187,6 +201,8 @@ impl From<ServeError> for tonic::Status {
             ServeError::Overloaded { .. } => Code::Unavailable,
             ServeError::ModelNotReady { .. } => Code::Unavailable,
             ServeError::ModelLoad { .. } => Code::InvalidArgument,
+            ServeError::RepositoryAccess(AccessError::Disabled) => Code::PermissionDenied,
+            ServeError::RepositoryAccess(AccessError::Unauthorized) => Code::Unauthenticated,
             ServeError::Internal(_) => Code::Internal,
         };
         if code == Code::Internal {
@@ -277,6 +293,16 @@ mod tests {
                 Code::Internal,
             ),
             (ServeError::Internal("panic".into()), 500, Code::Internal),
+            (
+                ServeError::RepositoryAccess(AccessError::Disabled),
+                403,
+                Code::PermissionDenied,
+            ),
+            (
+                ServeError::RepositoryAccess(AccessError::Unauthorized),
+                401,
+                Code::Unauthenticated,
+            ),
         ];
         for (error, http, grpc) in cases {
             let message = error.to_string();

@@ -235,7 +235,13 @@ pub async fn prepare_state(args: &ServeArgs) -> anyhow::Result<(AppState, Startu
         .with_context(|| format!("cannot fetch model {:?}", args.model_name()))?;
     let env = |name: &str| std::env::var(name).ok();
     let settings_dir = dir.is_dir().then_some(dir.as_path());
-    let settings = ServerSettings::load(settings_dir, &env)?;
+    let mut settings = ServerSettings::load(settings_dir, &env)?;
+    if let Some(enabled) = args.repository_api_enabled {
+        settings.repository_api.enabled = enabled;
+    }
+    if let Some(token) = args.repository_api_token.clone().filter(|t| !t.is_empty()) {
+        settings.repository_api.token = Some(token);
+    }
     let layout = {
         let (args, dir) = (args.clone(), dir.clone());
         let load_at_startup = settings.load_models_at_startup;
@@ -287,7 +293,8 @@ pub async fn prepare_state(args: &ServeArgs) -> anyhow::Result<(AppState, Startu
         args.max_body_bytes,
     )
     .with_server_settings(settings)
-    .with_required_model(required);
+    .with_required_model(required)
+    .with_single_model(single);
     Ok((
         state,
         Startup {

@@ -5,6 +5,7 @@ mod binary;
 mod cli;
 mod codecs;
 mod conformance;
+mod control;
 mod docs_page;
 mod errors;
 mod grpc;
