@@ -7,6 +7,7 @@ mod codecs;
 mod conformance;
 mod control;
 mod docs_page;
+mod echoes;
 mod errors;
 mod grpc;
 mod harness;
