@@ -9,6 +9,7 @@ mod control;
 mod docs_page;
 mod echoes;
 mod errors;
+mod fuzz;
 mod grpc;
 mod harness;
 mod imports;
