@@ -57,20 +57,20 @@ fn real_request(tensor: bool) -> Value {
     }
 }
 
-/// The routes that decode a request body, with their content type and extra header.
-const ROUTES: &[(&str, &str, Option<(&str, &str)>)] = &[
-    ("/v2/models/m/infer", "application/json", None),
-    ("/v2/models/m/infer_stream", "application/json", None),
-    ("/invocations", "application/json", None),
-    ("/invocations", "text/csv", None),
-    ("/v1/models/m:predict", "application/json", None),
+/// The routes that decode a request body, with their content type.
+const ROUTES: &[(&str, &str)] = &[
+    ("/v2/models/m/infer", "application/json"),
+    ("/v2/models/m/infer_stream", "application/json"),
+    ("/invocations", "application/json"),
+    ("/invocations", "text/csv"),
+    ("/v1/models/m:predict", "application/json"),
 ];
 
 /// Posts `body` to `route` of one model's REST service; the status.
 fn post(tensor: bool, route: usize, body: Vec<u8>, binary_header: Option<usize>) -> u16 {
     let s = served();
     let state = if tensor { &s.tensor } else { &s.columns };
-    let (path, content_type, _) = ROUTES[route % ROUTES.len()];
+    let (path, content_type) = ROUTES[route % ROUTES.len()];
     let mut request = Request::post(path).header("content-type", content_type);
     if let Some(length) = binary_header {
         request = request.header("inference-header-content-length", length.to_string());
