@@ -262,6 +262,47 @@ impl<L: axum::serve::Listener> tower::Service<axum::serve::IncomingStream<'_, L>
 mod tests {
     use super::*;
 
+    /// While shutting down, HTTP/1.x answers (router and fast path alike) close their
+    /// connection; HTTP/2 ones do not carry the header (it is not valid there).
+    #[tokio::test]
+    async fn responses_close_http1_connections_while_stopping() {
+        use axum::body::Body;
+        use axum::http::Version;
+        use tower::ServiceExt;
+        let state = AppState::new(Vec::new(), 1, 1024);
+        let service = super::super::service(state.clone());
+        let send = |path: &'static str, method: Method, version: Version| {
+            let service = service.clone();
+            async move {
+                let mut request = Request::new(Body::from("{}"));
+                *request.method_mut() = method;
+                *request.uri_mut() = path.parse().expect("uri");
+                *request.version_mut() = version;
+                request
+                    .headers_mut()
+                    .insert(CONTENT_LENGTH, HeaderValue::from_static("2"));
+                let response = service.oneshot(request).await.expect("infallible");
+                response.headers().get(CONNECTION).cloned()
+            }
+        };
+        let infer = "/v2/models/m/infer";
+        assert!(service.fast_path());
+        assert_eq!(
+            send("/v2/health/live", Method::GET, Version::HTTP_11).await,
+            None
+        );
+        assert_eq!(send(infer, Method::POST, Version::HTTP_11).await, None);
+        state.readiness().set_stopping();
+        let close = Some(HeaderValue::from_static("close"));
+        assert_eq!(
+            send("/v2/health/live", Method::GET, Version::HTTP_11).await,
+            close
+        );
+        assert_eq!(send(infer, Method::POST, Version::HTTP_11).await, close);
+        assert_eq!(send(infer, Method::POST, Version::HTTP_10).await, close);
+        assert_eq!(send(infer, Method::POST, Version::HTTP_2).await, None);
+    }
+
     #[test]
     fn matches_only_the_two_infer_routes() {
         assert_eq!(infer_route("/v2/models/iris/infer"), Some(("iris", None)));
