@@ -6,6 +6,8 @@
 //! `InferParameter` `double_param` (4) and `uint64_param` (5). Field 6 of
 //! `ModelMetadataResponse` is OIP's `properties` map in the OIP proto: MLServer's meaning wins.
 
+pub mod codec;
+
 /// The `inference` package: `GRPCInferenceService` and its messages.
 #[allow(missing_docs, clippy::all, clippy::pedantic, clippy::unwrap_used)]
 pub mod inference {

@@ -130,6 +130,18 @@ pub struct ServeArgs {
     /// past it the process exits anyway (and logs it).
     #[arg(long, env = "IRONFLOW_SHUTDOWN_GRACE_SECONDS", default_value_t = 30.0, value_parser = parse_seconds)]
     pub shutdown_grace: f64,
+
+    /// Whether the repository API (`/v2/repository/*`, gRPC `Repository*`) answers; wins over
+    /// `settings.json`'s `repository_api_enabled` and `MLSERVER_REPOSITORY_API_ENABLED`
+    /// (default: on, as in MLServer).
+    #[arg(long, value_name = "BOOL")]
+    pub repository_api_enabled: Option<bool>,
+
+    /// A bearer token the repository API requires (`Authorization: Bearer <token>`); wins over
+    /// `settings.json`'s `repository_api_token` and `MLSERVER_REPOSITORY_API_TOKEN` (prefer
+    /// those: a flag shows in the process list).
+    #[arg(long, value_name = "TOKEN")]
+    pub repository_api_token: Option<String>,
 }
 
 /// A non-negative, finite number of seconds.

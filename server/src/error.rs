@@ -6,9 +6,31 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ironflow_loader::PredictError;
 
+use crate::repository::AccessError;
+
 use crate::codec::{
     BinaryError, CodecError, ContentTypeError, DecodeError, ParamsError, ScoringError,
 };
+
+/// The longest error message a response carries (REST body, gRPC status): messages quote user
+/// input (names, values, ids), which must not turn a small error into a huge answer (issue 17).
+pub const MAX_ERROR_MESSAGE_BYTES: usize = 2048;
+
+/// `message` cut to [`MAX_ERROR_MESSAGE_BYTES`] (at a character boundary), saying how much was
+/// cut.
+pub fn capped(mut message: String) -> String {
+    if message.len() <= MAX_ERROR_MESSAGE_BYTES {
+        return message;
+    }
+    let total = message.len();
+    let mut end = MAX_ERROR_MESSAGE_BYTES;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    message.truncate(end);
+    message.push_str(&format!("... ({} more bytes cut)", total - end));
+    message
+}
 
 /// A request failure.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +112,17 @@ pub enum ServeError {
         /// What went wrong.
         reason: String,
     },
+    /// The request `id` is longer than the server echoes (in the response and its headers).
+    #[error("the request id is {length} bytes long; at most {limit} are accepted")]
+    RequestIdTooLong {
+        /// Its length in bytes.
+        length: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The repository API is off, or the request lacks its token.
+    #[error(transparent)]
+    RepositoryAccess(#[from] crate::repository::AccessError),
     /// A server-side failure (an inference task that panicked or was cancelled).
     #[error("internal error: {0}")]
     Internal(String),
@@ -117,7 +150,8 @@ impl ServeError {
             | Self::ContentType(_)
             | Self::Params(_)
             | Self::Binary(_)
-            | Self::Scoring(_) => StatusCode::BAD_REQUEST,
+            | Self::Scoring(_)
+            | Self::RequestIdTooLong { .. } => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Predict(e) => match e {
@@ -134,6 +168,8 @@ impl ServeError {
             Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::ModelNotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::ModelLoad { .. } => StatusCode::BAD_REQUEST,
+            Self::RepositoryAccess(AccessError::Disabled) => StatusCode::FORBIDDEN,
+            Self::RepositoryAccess(AccessError::Unauthorized) => StatusCode::UNAUTHORIZED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -148,11 +184,18 @@ impl IntoResponse for ServeError {
         } else {
             tracing::debug!(%status, "{self}");
         }
-        (
+        let mut response = (
             status,
-            Json(serde_json::json!({ "error": self.to_string() })),
+            Json(serde_json::json!({ "error": capped(self.to_string()) })),
         )
-            .into_response()
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }
 
@@ -170,7 +213,8 @@ impl From<ServeError> for tonic::Status {
             | ServeError::ContentType(_)
             | ServeError::Params(_)
             | ServeError::Binary(_)
-            | ServeError::Scoring(_) => Code::InvalidArgument,
+            | ServeError::Scoring(_)
+            | ServeError::RequestIdTooLong { .. } => Code::InvalidArgument,
             ServeError::PayloadTooLarge { .. } => Code::ResourceExhausted,
             ServeError::MethodNotAllowed { .. } => Code::Unimplemented,
             ServeError::Predict(e) => match e {
@@ -187,6 +231,8 @@ impl From<ServeError> for tonic::Status {
             ServeError::Overloaded { .. } => Code::Unavailable,
             ServeError::ModelNotReady { .. } => Code::Unavailable,
             ServeError::ModelLoad { .. } => Code::InvalidArgument,
+            ServeError::RepositoryAccess(AccessError::Disabled) => Code::PermissionDenied,
+            ServeError::RepositoryAccess(AccessError::Unauthorized) => Code::Unauthenticated,
             ServeError::Internal(_) => Code::Internal,
         };
         if code == Code::Internal {
@@ -194,7 +240,7 @@ impl From<ServeError> for tonic::Status {
         } else {
             tracing::debug!(?code, "{error}");
         }
-        tonic::Status::new(code, error.to_string())
+        tonic::Status::new(code, capped(error.to_string()))
     }
 }
 
@@ -277,6 +323,24 @@ mod tests {
                 Code::Internal,
             ),
             (ServeError::Internal("panic".into()), 500, Code::Internal),
+            (
+                ServeError::RequestIdTooLong {
+                    length: 5000,
+                    limit: 1024,
+                },
+                400,
+                Code::InvalidArgument,
+            ),
+            (
+                ServeError::RepositoryAccess(AccessError::Disabled),
+                403,
+                Code::PermissionDenied,
+            ),
+            (
+                ServeError::RepositoryAccess(AccessError::Unauthorized),
+                401,
+                Code::Unauthenticated,
+            ),
         ];
         for (error, http, grpc) in cases {
             let message = error.to_string();
@@ -285,5 +349,16 @@ mod tests {
             assert_eq!(status.code(), grpc, "{message}");
             assert_eq!(status.message(), message);
         }
+    }
+
+    /// A message quoting a huge input is cut, REST and gRPC alike.
+    #[test]
+    fn messages_are_capped() {
+        let long = "é".repeat(100_000);
+        let status = tonic::Status::from(ServeError::ModelNotFound(long.clone()));
+        assert!(status.message().len() <= MAX_ERROR_MESSAGE_BYTES + 40);
+        assert!(status.message().ends_with("more bytes cut)"));
+        let short = capped("Model m not found".into());
+        assert_eq!(short, "Model m not found");
     }
 }

@@ -169,14 +169,25 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         shutdown::sequence(shutdown::signal(), lifecycle.readiness(), delay, stop).await;
     });
     let until_stopped = || shutdown::stopped(stopping.clone());
+    // The REST and gRPC listeners accept what the kernel queued before they close (no reset
+    // connection carrying a request), see `shutdown.rs`.
+    let rest = shutdown::Draining::new(listener, stopping.clone());
+    let rest_drained = rest.drained();
+    let grpc_incoming = shutdown::Draining::new(grpc_listener, stopping.clone()).into_stream();
     let servers = async {
         tokio::try_join!(
-            serve_on(listener, state.clone(), until_stopped()),
-            grpc::serve_grpc_on(
-                grpc_listener,
+            async {
+                axum::serve(rest, rest::service(state.clone()))
+                    .with_graceful_shutdown(rest_drained)
+                    .await
+                    .context("HTTP server failed")
+            },
+            grpc::serve_grpc_incoming(
+                grpc_incoming,
                 state.clone(),
                 args.grpc_max_message_bytes,
-                until_stopped()
+                // The incoming stream ends once drained, which starts the graceful shutdown.
+                std::future::pending(),
             ),
             async {
                 match metrics_listener {
@@ -224,7 +235,13 @@ pub async fn prepare_state(args: &ServeArgs) -> anyhow::Result<(AppState, Startu
         .with_context(|| format!("cannot fetch model {:?}", args.model_name()))?;
     let env = |name: &str| std::env::var(name).ok();
     let settings_dir = dir.is_dir().then_some(dir.as_path());
-    let settings = ServerSettings::load(settings_dir, &env)?;
+    let mut settings = ServerSettings::load(settings_dir, &env)?;
+    if let Some(enabled) = args.repository_api_enabled {
+        settings.repository_api.enabled = enabled;
+    }
+    if let Some(token) = args.repository_api_token.clone().filter(|t| !t.is_empty()) {
+        settings.repository_api.token = Some(token);
+    }
     let layout = {
         let (args, dir) = (args.clone(), dir.clone());
         let load_at_startup = settings.load_models_at_startup;
@@ -276,7 +293,8 @@ pub async fn prepare_state(args: &ServeArgs) -> anyhow::Result<(AppState, Startu
         args.max_body_bytes,
     )
     .with_server_settings(settings)
-    .with_required_model(required);
+    .with_required_model(required)
+    .with_single_model(single);
     Ok((
         state,
         Startup {

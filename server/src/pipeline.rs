@@ -210,6 +210,7 @@ where
     T: 'a,
 {
     let decoded = decode(served).and_then(|(request, extra)| {
+        check_request_id(request.id.as_deref())?;
         let keep = match &request.outputs {
             Some(names) => {
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -278,6 +279,23 @@ pub fn keep_outputs(outputs: Vec<NamedTensor>, keep: Option<Vec<String>>) -> Vec
                 .and_then(Option::take)
         })
         .collect()
+}
+
+/// The longest request `id` accepted: it is echoed in the response body and twice in its
+/// headers (`ce-id`, `ce-requestid`), which must stay far below clients' header limits (16 KiB
+/// and less). A UUID is 36 bytes.
+pub const MAX_REQUEST_ID_BYTES: usize = 1024;
+
+/// Refuses a request `id` over [`MAX_REQUEST_ID_BYTES`] (400 / INVALID_ARGUMENT) rather than
+/// echo it.
+pub fn check_request_id(id: Option<&str>) -> Result<(), ServeError> {
+    match id {
+        Some(id) if id.len() > MAX_REQUEST_ID_BYTES => Err(ServeError::RequestIdTooLong {
+            length: id.len(),
+            limit: MAX_REQUEST_ID_BYTES,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The response `id`: the request's, or a new UUID (v4), as MLServer answers.

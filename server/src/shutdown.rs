@@ -7,10 +7,21 @@
 //! `--shutdown-delay`, so endpoint controllers can take the pod out of rotation; (2) stops
 //! accepting connections; (3) lets in-flight requests finish within `--shutdown-grace`; then the
 //! process exits 0.
+//!
+//! No request a client sent is lost (issue 17): during the delay every HTTP/1.x response carries
+//! `Connection: close` (`rest/fast.rs`), so clients open a new connection for their next request
+//! instead of reusing one that will be closed under them; when the delay ends the listeners
+//! ([`Draining`]) first accept every connection the kernel has already queued (closing the socket
+//! would reset them, losing the requests they carry) and only then close, and HTTP/2 and gRPC
+//! connections get a graceful GOAWAY (hyper's and tonic's graceful shutdown), so their in-flight
+//! streams finish and clients know which were not taken.
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 /// Whether the server should get traffic: startup settled and not stopping.
@@ -115,6 +126,159 @@ pub async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
+/// How long connections accepted last get to be read before the graceful shutdown of every
+/// connection: hyper closes a connection whose first bytes it has not read yet (its protocol is
+/// still unknown), which would reset a request the client already sent.
+pub const SETTLE: Duration = Duration::from_millis(250);
+
+/// A listener that accepts until `stop` turns true, then accepts what the kernel already queued
+/// (connections whose handshake completed: closing the socket would reset them) and ends.
+#[derive(Debug)]
+pub struct Draining {
+    /// `None` once drained: the socket is closed.
+    listener: Option<TcpListener>,
+    addr: std::io::Result<SocketAddr>,
+    stop: watch::Receiver<bool>,
+    stopping: bool,
+    /// Connections taken from the kernel's queue while draining, to hand out.
+    queued: std::collections::VecDeque<(TcpStream, SocketAddr)>,
+    drained: watch::Sender<bool>,
+}
+
+impl Draining {
+    /// Wraps `listener`, told to stop by `stop`.
+    pub fn new(listener: TcpListener, stop: watch::Receiver<bool>) -> Self {
+        Self {
+            addr: listener.local_addr(),
+            listener: Some(listener),
+            stop,
+            stopping: false,
+            queued: std::collections::VecDeque::new(),
+            drained: watch::channel(false).0,
+        }
+    }
+
+    /// Resolves [`SETTLE`] after the listener handed out its last connection: the server's
+    /// signal to shut its connections down gracefully.
+    pub fn drained(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut drained = self.drained.subscribe();
+        async move {
+            let _ = drained.wait_for(|d| *d).await;
+            tokio::time::sleep(SETTLE).await;
+        }
+    }
+
+    /// The next connection, or `None` once stopped and the kernel's queue is empty.
+    pub async fn next(&mut self) -> Option<(TcpStream, SocketAddr)> {
+        loop {
+            if let Some(connection) = self.queued.pop_front() {
+                return Some(connection);
+            }
+            let Some(listener) = self.listener.as_ref() else {
+                // Every queued connection is handed out: the server may stop accepting.
+                self.drained.send_replace(true);
+                return None;
+            };
+            if self.stopping {
+                self.drain();
+                continue;
+            }
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(connection) => return Some(connection),
+                    Err(e) if is_connection_error(&e) => {}
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait instead of spinning.
+                        tracing::error!("accept error: {e}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                },
+                () = stopped(self.stop.clone()) => self.stopping = true,
+            }
+        }
+    }
+
+    /// Takes every connection the kernel queued, with real `accept` calls (the reactor may not
+    /// have seen the last ones yet), then closes the socket in the same step: a handshake
+    /// completing later is refused, not queued and then reset.
+    fn drain(&mut self) {
+        let Some(listener) = self.listener.take() else {
+            return;
+        };
+        match listener.into_std() {
+            Ok(listener) => loop {
+                match listener.accept() {
+                    Ok((connection, addr)) => {
+                        let connection = connection
+                            .set_nonblocking(true)
+                            .and_then(|()| TcpStream::from_std(connection));
+                        match connection {
+                            Ok(connection) => self.queued.push_back((connection, addr)),
+                            Err(e) => tracing::debug!("queued connection unusable: {e}"),
+                        }
+                    }
+                    Err(e) if is_connection_error(&e) => {}
+                    Err(e) => {
+                        if e.kind() != std::io::ErrorKind::WouldBlock {
+                            tracing::debug!("accept while draining: {e}");
+                        }
+                        break;
+                    }
+                }
+            },
+            Err(e) => tracing::debug!("cannot drain the listener: {e}"),
+        }
+    }
+
+    /// The connections as a stream (for tonic), ending once drained.
+    pub fn into_stream(
+        mut self,
+    ) -> tokio_stream::wrappers::ReceiverStream<std::io::Result<TcpStream>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            while let Some((connection, _)) = self.next().await {
+                if tx.send(Ok(connection)).await.is_err() {
+                    return;
+                }
+            }
+            // The stream's end starts the graceful shutdown (see `SETTLE`).
+            tokio::time::sleep(SETTLE).await;
+            drop(tx);
+        });
+        tokio_stream::wrappers::ReceiverStream::new(rx)
+    }
+}
+
+/// Errors of one connection (not of the listener): accepting goes on.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
+}
+
+impl axum::serve::Listener for Draining {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (TcpStream, SocketAddr) {
+        match self.next().await {
+            Some(connection) => connection,
+            // The server stops calling once `drained` resolves.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        match &self.addr {
+            Ok(addr) => Ok(*addr),
+            Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +312,37 @@ mod tests {
         assert!(!readiness.is_ready());
         stopped(rx.clone()).await;
         assert!(*rx.borrow());
+    }
+
+    /// Connections queued by the kernel when the stop comes are still accepted; then the
+    /// listener ends and new connections are refused.
+    #[tokio::test]
+    async fn draining_accepts_the_queued_connections_then_ends() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = watch::channel(false);
+        let mut draining = Draining::new(listener, rx);
+        let drained = draining.drained();
+        let first = TcpStream::connect(addr).await.expect("connect");
+        assert!(draining.next().await.is_some());
+        // Three handshakes complete in the kernel's queue; nobody has accepted them yet.
+        let mut queued = Vec::new();
+        for _ in 0..3 {
+            queued.push(TcpStream::connect(addr).await.expect("connect"));
+        }
+        tx.send(true).expect("stop");
+        for _ in 0..3 {
+            assert!(
+                draining.next().await.is_some(),
+                "a queued connection is accepted"
+            );
+        }
+        assert!(draining.next().await.is_none());
+        drained.await;
+        drop((first, queued));
+        assert!(
+            TcpStream::connect(addr).await.is_err(),
+            "closed after the drain"
+        );
     }
 }

@@ -26,6 +26,9 @@ pub struct AppState {
     pub cloudevents: Arc<CloudEvents>,
     /// The model `--name` asks for: readiness waits for it (see [`crate::startup`]).
     required_model: Option<Arc<crate::startup::RequiredModel>>,
+    /// One model is served (not a repository): readiness needs it READY, so unloading it
+    /// through the repository API turns readiness false.
+    single_model: bool,
 }
 
 impl AppState {
@@ -54,7 +57,20 @@ impl AppState {
             server: Arc::new(crate::repository::ServerSettings::default()),
             cloudevents: Arc::new(CloudEvents::new("mlserver")),
             required_model: None,
+            single_model: false,
         }
+    }
+
+    /// Marks the state as serving one model: readiness needs it READY.
+    pub fn with_single_model(mut self, single: bool) -> Self {
+        self.single_model = single;
+        self
+    }
+
+    /// Whether a repository API call carrying `authorization` (its `Authorization` header or
+    /// gRPC metadata) may go on: the API may be off or need a bearer token.
+    pub fn repository_access(&self, authorization: Option<&[u8]>) -> Result<(), ServeError> {
+        Ok(self.server.repository_api.check(authorization)?)
     }
 
     /// Readiness also waits for `required` to be READY (the model `--name` asks for).
@@ -116,6 +132,11 @@ impl AppState {
         &self.readiness
     }
 
+    /// Startup and shutdown progress, shared (for services that outlive a borrow).
+    pub fn readiness_handle(&self) -> Arc<Readiness> {
+        self.readiness.clone()
+    }
+
     /// Whether the server should get traffic (`/v2/health/ready`).
     pub fn ready(&self) -> bool {
         self.readiness.is_ready()
@@ -123,5 +144,6 @@ impl AppState {
                 .required_model
                 .as_ref()
                 .is_none_or(|r| self.registry.get(&r.name, r.version.as_deref()).is_ok())
+            && (!self.single_model || !self.registry.ready_models().is_empty())
     }
 }

@@ -28,6 +28,23 @@ pub async fn serve_grpc_on(
     max_message_bytes: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_grpc_incoming(
+        TcpListenerStream::new(listener),
+        state,
+        max_message_bytes,
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve_grpc_on`] over a stream of accepted connections: serves until `shutdown` resolves or
+/// `incoming` ends, then lets in-flight calls finish (a graceful GOAWAY on each connection).
+pub async fn serve_grpc_incoming(
+    incoming: impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> + Send + 'static,
+    state: AppState,
+    max_message_bytes: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let health = HealthServer::new(HealthService::new(state.clone()));
     let repository =
         ModelRepositoryServiceServer::new(repository::RepositoryService::new(state.clone()));
@@ -39,7 +56,7 @@ pub async fn serve_grpc_on(
         .add_service(inference)
         .add_service(repository)
         .add_service(health)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .context("gRPC server failed")
 }

@@ -58,6 +58,16 @@ pub fn unload(
     })
 }
 
+/// Whether a repository call may go on: the API may be off (PERMISSION_DENIED) or need a bearer
+/// token in its `authorization` metadata (UNAUTHENTICATED).
+pub fn check_access<T>(state: &AppState, request: &Request<T>) -> Result<(), Status> {
+    let authorization = request
+        .metadata()
+        .get("authorization")
+        .map(|v| v.as_bytes());
+    Ok(state.repository_access(authorization)?)
+}
+
 /// The model a load/unload request names: field 2 (`model_name`) in MLServer's proto; KServe's
 /// Python proto numbers `model_name` 1, which lands in `repository_name` here.
 fn model_name(repository_name: String, model_name: String) -> String {
@@ -87,6 +97,7 @@ impl ModelRepositoryService for RepositoryService {
         &self,
         request: Request<RepositoryIndexRequest>,
     ) -> Result<Response<RepositoryIndexResponse>, Status> {
+        check_access(&self.state, &request)?;
         index(&self.state, request.into_inner())
             .await
             .map(Response::new)
@@ -96,6 +107,7 @@ impl ModelRepositoryService for RepositoryService {
         &self,
         request: Request<RepositoryModelLoadRequest>,
     ) -> Result<Response<RepositoryModelLoadResponse>, Status> {
+        check_access(&self.state, &request)?;
         load(&self.state, request.into_inner())
             .await
             .map(Response::new)
@@ -105,6 +117,7 @@ impl ModelRepositoryService for RepositoryService {
         &self,
         request: Request<RepositoryModelUnloadRequest>,
     ) -> Result<Response<RepositoryModelUnloadResponse>, Status> {
+        check_access(&self.state, &request)?;
         unload(&self.state, request.into_inner()).map(Response::new)
     }
 }

@@ -183,6 +183,7 @@ impl GrpcInferenceService for InferenceService {
         &self,
         request: Request<RepositoryIndexRequest>,
     ) -> Result<Response<RepositoryIndexResponse>, Status> {
+        repository::check_access(&self.state, &request)?;
         repository::index(&self.state, request.into_inner())
             .await
             .map(Response::new)
@@ -194,6 +195,7 @@ impl GrpcInferenceService for InferenceService {
         &self,
         request: Request<RepositoryModelLoadRequest>,
     ) -> Result<Response<RepositoryModelLoadResponse>, Status> {
+        repository::check_access(&self.state, &request)?;
         repository::load(&self.state, request.into_inner())
             .await
             .map(Response::new)
@@ -204,6 +206,7 @@ impl GrpcInferenceService for InferenceService {
         &self,
         request: Request<RepositoryModelUnloadRequest>,
     ) -> Result<Response<RepositoryModelUnloadResponse>, Status> {
+        repository::check_access(&self.state, &request)?;
         repository::unload(&self.state, request.into_inner()).map(Response::new)
     }
 }

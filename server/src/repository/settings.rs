@@ -80,6 +80,8 @@ const HONOURED_SERVER_FIELDS: &[&str] = &[
     "cors_settings",
     "debug",
     "use_structured_logging",
+    "repository_api_enabled",
+    "repository_api_token",
 ];
 
 /// `model-settings.json` fields (top level and under `parameters`) that only MLServer's Python
@@ -183,6 +185,9 @@ pub struct ServerSettings {
     pub debug: bool,
     /// `use_structured_logging`: log lines are JSON.
     pub structured_logging: bool,
+    /// `repository_api_enabled` (default true) and `repository_api_token`: who may use the
+    /// repository API (see [`super::access`]).
+    pub repository_api: super::RepositoryAccess,
     /// The file's network fields.
     pub network: NetworkSettings,
 }
@@ -198,6 +203,7 @@ impl Default for ServerSettings {
             cors: None,
             debug: false,
             structured_logging: false,
+            repository_api: super::RepositoryAccess::default(),
             network: NetworkSettings::default(),
         }
     }
@@ -478,6 +484,10 @@ impl ServerSettings {
             cors,
             debug: fields.bool("debug", false)?,
             structured_logging: fields.bool("use_structured_logging", false)?,
+            repository_api: super::RepositoryAccess {
+                enabled: fields.bool("repository_api_enabled", true)?,
+                token: fields.string("repository_api_token")?,
+            },
             network,
         };
         for field in [
@@ -886,6 +896,27 @@ mod tests {
         assert_eq!(s.server_version.as_deref(), Some("1.2.3"));
         let err = load_with("identity-bad", r#"{"server_name": 5}"#, &[]).unwrap_err();
         assert!(err.contains("server_name must be a string"), "{err}");
+    }
+
+    #[test]
+    fn repository_api_switch_and_token_from_the_file_then_the_environment() {
+        let open = load_with("repo-api", "{}", &[]).unwrap().repository_api;
+        assert!(open.enabled && open.token.is_none());
+        let file = r#"{"repository_api_enabled": false, "repository_api_token": "f"}"#;
+        let s = load_with("repo-api-file", file, &[])
+            .unwrap()
+            .repository_api;
+        assert!(!s.enabled);
+        assert_eq!(s.token.as_deref(), Some("f"));
+        let env = [
+            ("MLSERVER_REPOSITORY_API_ENABLED", "no"),
+            ("MLSERVER_REPOSITORY_API_TOKEN", "e"),
+        ];
+        let s = load_with("repo-api-env", "{}", &env)
+            .unwrap()
+            .repository_api;
+        assert!(!s.enabled);
+        assert_eq!(s.token.as_deref(), Some("e"));
     }
 
     #[test]

@@ -24,8 +24,8 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
-use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH};
-use axum::http::{HeaderValue, Method};
+use axum::http::header::{ACCEPT_ENCODING, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH};
+use axum::http::{HeaderValue, Method, Version};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 
@@ -38,6 +38,8 @@ use crate::state::AppState;
 #[derive(Clone)]
 pub struct RestService {
     router: Router,
+    /// Readiness: while shutting down, HTTP/1.x responses close their connection.
+    readiness: Arc<crate::shutdown::Readiness>,
     /// `None` when the fast path is off (see [`FastPath::rules`]).
     fast: Option<Arc<FastPath>>,
 }
@@ -66,6 +68,7 @@ impl RestService {
     /// Wraps the REST `router` built from `state`, with the fast path in front when
     /// [`FastPath::rules`] allow it.
     pub(super) fn new(router: Router, state: AppState) -> Self {
+        let readiness = state.readiness_handle();
         let fast = match FastPath::rules(&state) {
             Ok(()) => Some(Arc::new(FastPath {
                 gzip: state.server.gzip_enabled,
@@ -77,7 +80,11 @@ impl RestService {
                 None
             }
         };
-        Self { router, fast }
+        Self {
+            router,
+            readiness,
+            fast,
+        }
     }
 
     /// Whether inference requests may take the fast path (for tests and diagnostics).
@@ -214,13 +221,26 @@ impl tower::Service<Request> for RestService {
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        if let Some(fast) = &self.fast {
-            if fast.takes(&request) {
+        // Shutting down: an HTTP/1.x client must not reuse this connection, which closes when
+        // the shutdown delay ends (HTTP/2 gets GOAWAY instead; `shutdown.rs`).
+        let close = self.readiness.is_stopping() && request.version() < Version::HTTP_2;
+        let answer: Self::Future = match &self.fast {
+            Some(fast) if fast.takes(&request) => {
                 let fast = fast.clone();
-                return Box::pin(async move { Ok(infer(fast, request).await) });
+                Box::pin(async move { Ok(infer(fast, request).await) })
             }
+            _ => Box::pin(tower::ServiceExt::oneshot(self.router.clone(), request)),
+        };
+        if !close {
+            return answer;
         }
-        Box::pin(tower::ServiceExt::oneshot(self.router.clone(), request))
+        Box::pin(async move {
+            let mut response = answer.await?;
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            Ok(response)
+        })
     }
 }
 
@@ -241,6 +261,47 @@ impl<L: axum::serve::Listener> tower::Service<axum::serve::IncomingStream<'_, L>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// While shutting down, HTTP/1.x answers (router and fast path alike) close their
+    /// connection; HTTP/2 ones do not carry the header (it is not valid there).
+    #[tokio::test]
+    async fn responses_close_http1_connections_while_stopping() {
+        use axum::body::Body;
+        use axum::http::Version;
+        use tower::ServiceExt;
+        let state = AppState::new(Vec::new(), 1, 1024);
+        let service = super::super::service(state.clone());
+        let send = |path: &'static str, method: Method, version: Version| {
+            let service = service.clone();
+            async move {
+                let mut request = Request::new(Body::from("{}"));
+                *request.method_mut() = method;
+                *request.uri_mut() = path.parse().expect("uri");
+                *request.version_mut() = version;
+                request
+                    .headers_mut()
+                    .insert(CONTENT_LENGTH, HeaderValue::from_static("2"));
+                let response = service.oneshot(request).await.expect("infallible");
+                response.headers().get(CONNECTION).cloned()
+            }
+        };
+        let infer = "/v2/models/m/infer";
+        assert!(service.fast_path());
+        assert_eq!(
+            send("/v2/health/live", Method::GET, Version::HTTP_11).await,
+            None
+        );
+        assert_eq!(send(infer, Method::POST, Version::HTTP_11).await, None);
+        state.readiness().set_stopping();
+        let close = Some(HeaderValue::from_static("close"));
+        assert_eq!(
+            send("/v2/health/live", Method::GET, Version::HTTP_11).await,
+            close
+        );
+        assert_eq!(send(infer, Method::POST, Version::HTTP_11).await, close);
+        assert_eq!(send(infer, Method::POST, Version::HTTP_10).await, close);
+        assert_eq!(send(infer, Method::POST, Version::HTTP_2).await, None);
+    }
 
     #[test]
     fn matches_only_the_two_infer_routes() {

@@ -2,7 +2,8 @@
 //! `POST /v2/repository/index`, `POST /v2/repository/models/{m}/load` and `.../unload`.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
 
@@ -22,8 +23,10 @@ pub struct IndexRequest {
 /// `POST /v2/repository/index`: `[{"name", "version"?, "state", "reason"}]`.
 pub async fn index(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: RawBody,
 ) -> Result<Json<Vec<IndexEntry>>, ServeError> {
+    state.repository_access(authorization(&headers))?;
     let request: IndexRequest = if body.0.iter().all(u8::is_ascii_whitespace) {
         IndexRequest::default()
     } else {
@@ -48,8 +51,10 @@ pub async fn index_entries(
 /// model the repository does not hold; 400 with the reason when it fails to load.
 pub async fn load(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ServeError> {
+    state.repository_access(authorization(&headers))?;
     state.registry().load(&name).await?;
     Ok(StatusCode::OK)
 }
@@ -58,8 +63,15 @@ pub async fn load(
 /// not loaded (unknown, or already unloaded), as MLServer answers.
 pub async fn unload(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ServeError> {
+    state.repository_access(authorization(&headers))?;
     state.registry().unload(&name)?;
     Ok(StatusCode::OK)
+}
+
+/// The request's `Authorization` header, for the repository API's token.
+fn authorization(headers: &HeaderMap) -> Option<&[u8]> {
+    headers.get(AUTHORIZATION).map(|v| v.as_bytes())
 }

@@ -99,18 +99,16 @@ pub async fn predict(
         ));
     };
     let served = state.model(name, None)?;
-    let body: Value = serde_json::from_slice(&body.0)
-        .map_err(|e| bad_request(format!("Unrecognized request format: {e}")))?;
-    let instances = match body.get("instances").or_else(|| body.get("inputs")) {
-        Some(Value::Array(rows)) => rows,
-        Some(_) => return Err(bad_request("Expected \"instances\" to be a list")),
-        None => {
-            return Err(bad_request(
-                "Expected \"instances\" or \"inputs\" in the request",
-            ))
-        }
-    };
-    let inputs = decode(&served, instances)?;
+    let started = std::time::Instant::now();
+    let inputs = decode_body(&served, &body.0).inspect_err(|_| {
+        // Counted in the model metrics as the pipeline counts other transports' failures.
+        crate::metrics::record_infer(
+            &served.name,
+            served.version.as_deref(),
+            false,
+            started.elapsed(),
+        );
+    })?;
     let outputs = run(&state, name, inputs).await?;
     Ok(Json(json!({ "predictions": encode(&served, outputs)? })))
 }
@@ -133,6 +131,19 @@ async fn run(
     })
     .await?;
     Ok(inference.outputs)
+}
+
+/// The request tensors of a v1 body (`{"instances": [...]}` or `{"inputs": [...]}`).
+fn decode_body(served: &ServedModel, body: &[u8]) -> Result<Vec<NamedTensor>, V1Error> {
+    let body: Value = serde_json::from_slice(body)
+        .map_err(|e| bad_request(format!("Unrecognized request format: {e}")))?;
+    match body.get("instances").or_else(|| body.get("inputs")) {
+        Some(Value::Array(rows)) => decode(served, rows),
+        Some(_) => Err(bad_request("Expected \"instances\" to be a list")),
+        None => Err(bad_request(
+            "Expected \"instances\" or \"inputs\" in the request",
+        )),
+    }
 }
 
 /// The request tensors of `instances`.

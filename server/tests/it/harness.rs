@@ -119,6 +119,8 @@ impl TestServer {
             max_queue: 1024,
             shutdown_delay: 0.0,
             shutdown_grace: 30.0,
+            repository_api_enabled: None,
+            repository_api_token: None,
         };
         adjust(&mut args);
         let state = ironflow_server::load_state(&args)

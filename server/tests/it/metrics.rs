@@ -240,6 +240,27 @@ async fn every_transport_counts_model_inferences() {
         400
     );
     check("/invocations", before, counts(), 1.0);
+    // KServe v1: a body that does not decode is a failure too (issue 19).
+    let v1 = format!("/v1/models/{model}:predict");
+    let instances: Vec<Value> = data.iter().map(|row| json!(row)).collect();
+    let before = counts();
+    assert_eq!(
+        post(
+            &v1,
+            json!({"instances": instances}).to_string().into_bytes(),
+            false
+        )
+        .await,
+        200
+    );
+    for bad in [
+        &b"not json"[..],
+        b"{\"instances\": 1}",
+        b"{\"instances\": []}",
+    ] {
+        assert_eq!(post(&v1, bad.to_vec(), false).await, 400);
+    }
+    check("KServe v1", before, counts(), 3.0);
     let before = counts();
     let mut good = proto_request(model, &request);
     good.model_name = model.to_owned();
