@@ -4,6 +4,7 @@
 //!
 //! Nothing here speaks HTTP or gRPC, and nothing here runs Python: every format is read natively.
 
+pub mod budget;
 pub mod catboost;
 pub mod datatype;
 pub mod error;

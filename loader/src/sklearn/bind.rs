@@ -105,22 +105,30 @@ impl Binder {
 }
 
 /// Whether every column has a non-empty name, and no two the same one.
+/// Linear in the number of columns (a signature may list 200,000).
 fn distinct_names(specs: &[ColumnSpec]) -> bool {
-    specs.iter().enumerate().all(|(i, a)| {
-        a.name.as_deref().is_some_and(|n| !n.is_empty())
-            && specs.iter().skip(i + 1).all(|b| b.name != a.name)
+    let mut seen = std::collections::HashSet::with_capacity(specs.len());
+    specs.iter().all(|a| {
+        a.name
+            .as_deref()
+            .is_some_and(|n| !n.is_empty() && seen.insert(n))
     })
 }
 
+/// Refuses a request naming one input twice (the first name repeated), in linear time.
 fn check_duplicates(inputs: &[NamedTensor]) -> Result<(), PredictError> {
-    for (i, a) in inputs.iter().enumerate() {
-        if inputs.iter().skip(i + 1).any(|b| b.name == a.name) {
-            return Err(PredictError::DuplicateInput {
-                name: a.name.clone(),
-            });
-        }
+    let mut seen = std::collections::HashSet::with_capacity(inputs.len());
+    let repeated: std::collections::HashSet<&str> = inputs
+        .iter()
+        .filter(|t| !seen.insert(t.name.as_str()))
+        .map(|t| t.name.as_str())
+        .collect();
+    match inputs.iter().find(|t| repeated.contains(t.name.as_str())) {
+        Some(a) => Err(PredictError::DuplicateInput {
+            name: a.name.clone(),
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// A single `[N, k]` input (k > 1) to be split into columns.
@@ -231,9 +239,15 @@ fn bind_columns(
     if named {
         let mut missing = Vec::new();
         let mut bound: Vec<(String, Option<Column>, &ColumnSpec)> = Vec::with_capacity(specs.len());
+        // Input positions by name (the first of a name, as a linear search would find), so
+        // binding is linear in the number of columns.
+        let mut by_name = std::collections::HashMap::with_capacity(inputs.len());
+        for (at, t) in inputs.iter().enumerate() {
+            by_name.entry(t.name.clone()).or_insert(at);
+        }
         for (i, spec) in specs.iter().enumerate() {
             let wanted = spec.name.as_deref().unwrap_or_default();
-            let (name, column) = match inputs.iter().position(|t| t.name == wanted) {
+            let (name, column) = match by_name.get(wanted).copied() {
                 Some(at) => {
                     let input = &mut inputs[at];
                     let column = enforce(wanted, datatype_of(input)?, column_of(input)?, &spec.ty)?;

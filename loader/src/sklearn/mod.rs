@@ -32,6 +32,7 @@ mod compose;
 #[cfg(test)]
 mod corpus_tests;
 mod covariance;
+mod shared;
 mod cross_decomposition;
 mod decomposition;
 mod discriminant;
@@ -309,8 +310,10 @@ impl Registry {
 
     /// Compiles a model's root object.
     pub fn compile(&self, root: &Obj) -> Result<Compiled, CompileError> {
+        let memo = shared::Memo::default();
         Ctx {
             registry: self,
+            memo: &memo,
             at: String::new(),
             class: String::new(),
         }
@@ -321,6 +324,8 @@ impl Registry {
 /// The compile context of one object: the registry and where the object sits in the model.
 pub struct Ctx<'a> {
     registry: &'a Registry,
+    /// Objects already compiled in this model (shared references compile once).
+    memo: &'a shared::Memo,
     /// The path of the object being compiled (`""` for the root).
     at: String,
     /// Its class path.
@@ -337,6 +342,7 @@ impl Ctx<'_> {
         };
         Ctx {
             registry: self.registry,
+            memo: self.memo,
             at: format!("{base}{segment}"),
             class: String::new(),
         }
@@ -364,10 +370,17 @@ impl Ctx<'_> {
             if let Some(view) = self.registry.transform_views.get(class.as_str()) {
                 let ctx = Ctx {
                     registry: self.registry,
+                    memo: self.memo,
                     at,
                     class,
                 };
-                return match view(inst, &ctx)? {
+                let compiled = match self.memo.get(obj, shared::Kind::TransformView) {
+                    Some(done) => done,
+                    None => self
+                        .memo
+                        .put(obj, shared::Kind::TransformView, view(inst, &ctx)?),
+                };
+                return match compiled {
                     Compiled::Transformer(t) => Ok(t),
                     Compiled::Estimator(_) => Err(ctx.invalid("transform view is an estimator")),
                 };
@@ -375,6 +388,7 @@ impl Ctx<'_> {
         }
         let ctx = Ctx {
             registry: self.registry,
+            memo: self.memo,
             at,
             class: String::new(),
         };
@@ -390,6 +404,12 @@ impl Ctx<'_> {
                 message: "is an estimator, not a transformer".to_owned(),
             }),
         }
+    }
+
+    /// Charges `bytes` the compiler is about to allocate to the model's load budget
+    /// ([`crate::budget`]); past the budget, an error about the current object.
+    pub fn charge(&self, bytes: usize, what: &'static str) -> Result<(), CompileError> {
+        crate::budget::charge(bytes as u64, what).map_err(|e| self.invalid(e.to_string()))
     }
 
     /// An error about the current object's state.
@@ -413,8 +433,12 @@ impl Ctx<'_> {
         let Some(compile) = self.registry.entries.get(class.as_str()) else {
             return Err(CompileError::Unsupported { class, at: self.at });
         };
+        if let Some(done) = self.memo.get(obj, shared::Kind::Itself) {
+            return Ok(done);
+        }
         self.class = class;
-        compile(inst, &self)
+        let compiled = compile(inst, &self)?;
+        Ok(self.memo.put(obj, shared::Kind::Itself, compiled))
     }
 }
 
