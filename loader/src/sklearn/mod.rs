@@ -375,10 +375,19 @@ impl Ctx<'_> {
                     class,
                 };
                 let compiled = match self.memo.get(obj, shared::Kind::TransformView) {
-                    Some(done) => done,
-                    None => self
-                        .memo
-                        .put(obj, shared::Kind::TransformView, view(inst, &ctx)?),
+                    Some((done, expanded)) => {
+                        ctx.expanded(self.memo.add(expanded))?;
+                        done
+                    }
+                    None => {
+                        let outer = self.memo.enter();
+                        let compiled = view(inst, &ctx);
+                        let expanded = self.memo.leave(outer);
+                        let compiled = compiled?;
+                        ctx.expanded(expanded)?;
+                        self.memo
+                            .put(obj, shared::Kind::TransformView, compiled, expanded)
+                    }
                 };
                 return match compiled {
                     Compiled::Transformer(t) => Ok(t),
@@ -433,12 +442,28 @@ impl Ctx<'_> {
         let Some(compile) = self.registry.entries.get(class.as_str()) else {
             return Err(CompileError::Unsupported { class, at: self.at });
         };
-        if let Some(done) = self.memo.get(obj, shared::Kind::Itself) {
+        self.class = class;
+        if let Some((done, expanded)) = self.memo.get(obj, shared::Kind::Itself) {
+            self.expanded(self.memo.add(expanded))?;
             return Ok(done);
         }
-        self.class = class;
-        let compiled = compile(inst, &self)?;
-        Ok(self.memo.put(obj, shared::Kind::Itself, compiled))
+        let outer = self.memo.enter();
+        let compiled = compile(inst, &self);
+        let expanded = self.memo.leave(outer);
+        let compiled = compiled?;
+        self.expanded(expanded)?;
+        Ok(self.memo.put(obj, shared::Kind::Itself, compiled, expanded))
+    }
+
+    /// Refuses a model whose shared references expand past [`shared::MAX_EXPANDED`] objects.
+    fn expanded(&self, count: u64) -> Result<(), CompileError> {
+        if count > shared::MAX_EXPANDED {
+            return Err(self.invalid(format!(
+                "its shared references expand to more than {} estimators run per prediction",
+                shared::MAX_EXPANDED
+            )));
+        }
+        Ok(())
     }
 }
 

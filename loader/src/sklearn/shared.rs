@@ -6,7 +6,7 @@
 //! object's compiled form by the address of its node, and every later reference gets the same
 //! compiled object behind an `Arc`, so compile time and memory follow the file, not its expansion.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -29,25 +29,51 @@ enum Entry {
     Transformer(Arc<dyn Transformer>),
 }
 
+/// Most compiled objects a prediction may pass through once shared references are expanded: a
+/// DAG compiled once still runs every path at predict time (a 30-level DAG is 2^30 steps per
+/// request), so such a model is refused at load. Real models stay far below (a bagging ensemble
+/// of 1,000 pipelines of 10 steps is 10,000).
+pub(crate) const MAX_EXPANDED: u64 = 1_000_000;
+
 /// Compiled objects of one model, by node address. Lives as long as one `Registry::compile`
 /// call, while the object tree (and so every address) is alive.
 #[derive(Default)]
 pub(crate) struct Memo {
-    done: RefCell<HashMap<(usize, Kind), Entry>>,
+    done: RefCell<HashMap<(usize, Kind), (Entry, u64)>>,
+    /// Expanded objects counted so far under the object being compiled.
+    expanded: Cell<u64>,
 }
 
 impl Memo {
     /// The compiled form of `obj` if it was compiled before (a fresh handle to the same object).
-    pub(crate) fn get(&self, obj: &Obj, kind: Kind) -> Option<Compiled> {
+    pub(crate) fn get(&self, obj: &Obj, kind: Kind) -> Option<(Compiled, u64)> {
         let done = self.done.borrow();
-        Some(match done.get(&(key(obj), kind))? {
-            Entry::Estimator(e) => Compiled::Estimator(Box::new(SharedEstimator(e.clone()))),
-            Entry::Transformer(t) => Compiled::Transformer(Box::new(SharedTransformer(t.clone()))),
-        })
+        let (entry, expanded) = done.get(&(key(obj), kind))?;
+        Some((handle(entry), *expanded))
+    }
+
+    /// Starts counting the expanded size of one object's compile; returns the outer count.
+    pub(crate) fn enter(&self) -> u64 {
+        self.expanded.replace(1)
+    }
+
+    /// Ends one object's compile: its expanded size (itself plus its children, each shared
+    /// child counted at every reference), added to the outer count it returns to.
+    pub(crate) fn leave(&self, outer: u64) -> u64 {
+        let mine = self.expanded.get();
+        self.expanded.set(outer.saturating_add(mine));
+        mine
+    }
+
+    /// Adds an already compiled object's expanded size to the current count.
+    pub(crate) fn add(&self, expanded: u64) -> u64 {
+        let now = self.expanded.get().saturating_add(expanded);
+        self.expanded.set(now);
+        now
     }
 
     /// Remembers `compiled` as `obj`'s compiled form and returns a handle to it.
-    pub(crate) fn put(&self, obj: &Obj, kind: Kind, compiled: Compiled) -> Compiled {
+    pub(crate) fn put(&self, obj: &Obj, kind: Kind, compiled: Compiled, expanded: u64) -> Compiled {
         // Only a node referenced more than once can be met again.
         if Arc::strong_count(obj) < 2 {
             return compiled;
@@ -56,12 +82,19 @@ impl Memo {
             Compiled::Estimator(e) => Entry::Estimator(Arc::from(e)),
             Compiled::Transformer(t) => Entry::Transformer(Arc::from(t)),
         };
-        let out = match &entry {
-            Entry::Estimator(e) => Compiled::Estimator(Box::new(SharedEstimator(e.clone()))),
-            Entry::Transformer(t) => Compiled::Transformer(Box::new(SharedTransformer(t.clone()))),
-        };
-        self.done.borrow_mut().insert((key(obj), kind), entry);
+        let out = handle(&entry);
+        self.done
+            .borrow_mut()
+            .insert((key(obj), kind), (entry, expanded));
         out
+    }
+}
+
+/// A fresh handle to a shared compiled object.
+fn handle(entry: &Entry) -> Compiled {
+    match entry {
+        Entry::Estimator(e) => Compiled::Estimator(Box::new(SharedEstimator(e.clone()))),
+        Entry::Transformer(t) => Compiled::Transformer(Box::new(SharedTransformer(t.clone()))),
     }
 }
 
