@@ -41,10 +41,7 @@ pub fn cap() -> u64 {
 
 /// The budget of a file of `disk_bytes` bytes: `max(FLOOR, FACTOR * disk_bytes)`, capped.
 pub fn for_size(disk_bytes: u64) -> u64 {
-    disk_bytes
-        .saturating_mul(FACTOR)
-        .max(FLOOR)
-        .min(cap())
+    disk_bytes.saturating_mul(FACTOR).max(FLOOR).min(cap())
 }
 
 /// A model's size on disk: the file's, or the total of the regular files in the folder and its
@@ -60,7 +57,9 @@ pub fn size_on_disk(path: &Path) -> u64 {
             if *entries > 100_000 {
                 break;
             }
-            let Ok(kind) = entry.file_type() else { continue };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
             if kind.is_dir() && depth < 4 {
                 total = total.saturating_add(walk(&entry.path(), depth + 1, entries));
             } else if let Ok(meta) = std::fs::metadata(entry.path()) {

@@ -6,6 +6,7 @@
 
 pub mod budget;
 pub mod catboost;
+pub mod contain;
 pub mod datatype;
 pub mod error;
 pub mod flavor;

@@ -86,7 +86,9 @@ impl Scan {
                 continue;
             }
             match b {
-                b'\'' | b'"' if at_start || matches!(prev, b'[' | b'{' | b',' | b':' | b'-' | b'?') => {
+                b'\'' | b'"'
+                    if at_start || matches!(prev, b'[' | b'{' | b',' | b':' | b'-' | b'?') =>
+                {
                     self.quote = Some(b);
                 }
                 b'#' if prev == b' ' || at_start => break,
@@ -122,7 +124,9 @@ mod tests {
         assert!(check(&flow, MAX_DEPTH).is_err());
         let compact = format!("a:\n  {}x\n", "- ".repeat(1000));
         assert!(check(&compact, MAX_DEPTH).is_err());
-        let indented: String = (0..200).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+        let indented: String = (0..200)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
         assert!(check(&indented, MAX_DEPTH).is_err());
         // Brackets in a quoted scalar do not count, but a quote inside a plain scalar starts nothing.
         let quoted = format!("a: \"{}\"\n", "[".repeat(1000));

@@ -63,7 +63,7 @@ pub struct RawSignature {
 impl MlModel {
     /// Reads and parses `<dir>/MLmodel`.
     pub fn read_dir(dir: &Path) -> Result<Self, LoadError> {
-        let path = dir.join("MLmodel");
+        let path = crate::contain::inside(dir, Path::new("MLmodel"))?;
         let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
             path: path.clone(),
             source,

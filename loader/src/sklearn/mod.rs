@@ -32,7 +32,6 @@ mod compose;
 #[cfg(test)]
 mod corpus_tests;
 mod covariance;
-mod shared;
 mod cross_decomposition;
 mod decomposition;
 mod discriminant;
@@ -74,6 +73,7 @@ mod predictor_tests;
 mod preprocessing;
 mod projections;
 mod radius_neighbors;
+mod shared;
 mod stop_words;
 mod svm;
 pub mod table;

@@ -14,7 +14,6 @@ use super::{Compiled, Data, Estimator, Matrix, Method, Output, OutputInfo, Trans
 use crate::error::PredictError;
 use crate::pyobj::Obj;
 
-
 /// How an object was compiled: as itself, or as its class's transform view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Kind {

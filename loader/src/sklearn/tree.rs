@@ -97,7 +97,10 @@ impl SkTree {
             .iter()
             .fold(1usize, |n, d| n.saturating_mul(*d));
         ctx.charge(
-            nodes.len().saturating_mul(96).saturating_add(values_len.saturating_mul(16)),
+            nodes
+                .len()
+                .saturating_mul(96)
+                .saturating_add(values_len.saturating_mul(16)),
             "decision tree nodes",
         )?;
         let arr = |e: crate::pyobj::ArrayError| bad(format!("nodes: {e}"));
