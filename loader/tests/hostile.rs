@@ -443,3 +443,44 @@ fn fuzz_mlmodel() {
     );
     assert!(peak < MAX_PEAK);
 }
+
+#[cfg(unix)]
+#[test]
+fn files_outside_the_model_folder_are_never_read() {
+    let base = scratch("escape");
+    let secret = "SECRET-TOKEN-42: do not echo";
+    std::fs::write(base.join("secret"), format!("flavors:\n  sklearn: {{pickled_model: x}}\n# {secret}\n"))
+        .expect("secret");
+    let pkl = std::fs::read(example("examples/sklearn/predictors/ridge-cv/model/model.pkl")).expect("pkl");
+    let cases: Vec<(&str, PathBuf)> = {
+        // MLmodel itself a symlink to the secret.
+        let linked = base.join("linked");
+        std::fs::create_dir_all(&linked).expect("dir");
+        std::os::unix::fs::symlink(base.join("secret"), linked.join("MLmodel")).expect("link");
+        // Flavor paths written with `..`, absolute, or through a symlinked folder.
+        let mut v = vec![("MLmodel symlinked outside", linked)];
+        for (name, target) in [
+            ("dotdot", "../secret".to_owned()),
+            ("absolute", base.join("secret").display().to_string()),
+            ("via-link", "up/secret".to_owned()),
+        ] {
+            let dir = base.join(name);
+            std::fs::create_dir_all(&dir).expect("dir");
+            std::fs::write(dir.join("model.pkl"), &pkl).expect("pkl");
+            std::os::unix::fs::symlink(&base, dir.join("up")).expect("link");
+            std::fs::write(
+                dir.join("MLmodel"),
+                format!("flavors:\n  sklearn:\n    pickled_model: '{target}'\n"),
+            )
+            .expect("MLmodel");
+            v.push((name, dir));
+        }
+        v
+    };
+    for (name, dir) in cases {
+        let err = load(name, &dir).expect_err("refused");
+        assert!(err.contains("inside its folder"), "{name}: {err}");
+        assert!(!err.contains("SECRET"), "{name} echoes the file: {err}");
+    }
+    let _ = std::fs::remove_dir_all(base);
+}
