@@ -5,7 +5,9 @@
 //! Nothing here speaks HTTP or gRPC, and nothing here runs Python: every format is read natively.
 
 pub mod binder;
+pub mod budget;
 pub mod catboost;
+pub mod contain;
 pub mod datatype;
 pub mod error;
 pub mod flavor;

@@ -98,6 +98,12 @@ pub struct ServeArgs {
     #[arg(long, env = "IRONFLOW_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// The most memory one model load may use, in bytes, whatever the model's size (each load's
+    /// budget is 16x its size on disk, at least 128 MiB; a load past it is refused, naming the
+    /// file). Default: no cap beyond that budget.
+    #[arg(long, env = "IRONFLOW_MAX_LOAD_BYTES")]
+    pub max_load_bytes: Option<u64>,
+
     /// How many inferences may run at once (default: the number of CPU cores).
     #[arg(long, env = "IRONFLOW_INFERENCE_THREADS")]
     pub inference_threads: Option<usize>,

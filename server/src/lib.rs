@@ -225,6 +225,9 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
 /// Resolves the model URI, reads the settings and finds the models, without loading any:
 /// the state (every model registered, none loaded, not ready) and what to load.
 pub async fn prepare_state(args: &ServeArgs) -> anyhow::Result<(AppState, Startup)> {
+    if let Some(cap) = args.max_load_bytes {
+        ironflow_loader::budget::set_cap(cap);
+    }
     let uri = args.model_dir.to_string_lossy();
     if std::env::var("MODEL_INIT_MODE").is_ok_and(|m| m.eq_ignore_ascii_case("async")) {
         wait_for_model_path(&uri).await;

@@ -39,7 +39,7 @@ pub fn load(
     mlmodel: MlModel,
     signature: Option<Signature>,
 ) -> Result<LoadedModel, LoadError> {
-    let path = dir.join(&flavor.data);
+    let path = crate::contain::inside(dir, Path::new(&flavor.data))?;
     let error = |source| LoadError::Catboost {
         path: path.clone(),
         source,

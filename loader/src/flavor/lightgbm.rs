@@ -40,7 +40,7 @@ pub fn load(
     mlmodel: MlModel,
     signature: Option<Signature>,
 ) -> Result<LoadedModel, LoadError> {
-    let path = dir.join(&flavor.data);
+    let path = crate::contain::inside(dir, Path::new(&flavor.data))?;
     let bytes = super::read_data(&path)?;
     let predictor = crate::lightgbm::compile_file(&bytes, signature.as_ref())
         .map_err(|source| LoadError::Lightgbm { path, source })?;

@@ -20,6 +20,8 @@ pub(crate) use read::read_data;
 
 /// Loads and compiles the MLflow model in `dir`.
 pub fn load(dir: &Path) -> Result<LoadedModel, LoadError> {
+    // One budget for the whole load (kept when `runtime::load` opened it already).
+    let _budget = crate::budget::Scope::enter(crate::budget::size_on_disk(dir));
     let mlmodel = MlModel::read_dir(dir)?;
     let signature = mlmodel.signature()?;
     if let Some(flavor) = mlmodel.flavor::<onnx::OnnxFlavor>("onnx")? {

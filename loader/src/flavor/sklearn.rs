@@ -43,7 +43,7 @@ pub fn load(
     mlmodel: MlModel,
     signature: Option<Signature>,
 ) -> Result<LoadedModel, LoadError> {
-    let path = dir.join(&flavor.pickled_model);
+    let path = crate::contain::inside(dir, Path::new(&flavor.pickled_model))?;
     let fail = |message: String| LoadError::Sklearn {
         path: path.clone(),
         message,

@@ -38,7 +38,7 @@ pub fn load(
     mlmodel: MlModel,
     signature: Option<Signature>,
 ) -> Result<LoadedModel, LoadError> {
-    let path = dir.join(&flavor.data);
+    let path = crate::contain::inside(dir, Path::new(&flavor.data))?;
     let bytes = super::read_data(&path)?;
     let predictor =
         crate::xgboost::compile(&bytes, flavor.model_class.as_deref(), signature.as_ref())

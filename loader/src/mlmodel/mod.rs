@@ -2,6 +2,7 @@
 //! versions), read tolerantly so that files from any MLflow 1.x-3.x load, including fields this
 //! version of ironflow has never heard of.
 
+mod depth;
 mod signature;
 
 pub use signature::{
@@ -62,7 +63,7 @@ pub struct RawSignature {
 impl MlModel {
     /// Reads and parses `<dir>/MLmodel`.
     pub fn read_dir(dir: &Path) -> Result<Self, LoadError> {
-        let path = dir.join("MLmodel");
+        let path = crate::contain::inside(dir, Path::new("MLmodel"))?;
         let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
             path: path.clone(),
             source,
@@ -72,6 +73,16 @@ impl MlModel {
 
     /// Parses the text of an `MLmodel` file.
     pub fn parse(text: &str) -> Result<Self, LoadError> {
+        // The YAML scanner is quadratic in nesting depth: refuse deep files in one linear pass first.
+        if let Err(offset) = depth::check(text, depth::MAX_DEPTH) {
+            return Err(LoadError::MlModel {
+                path: None,
+                message: format!(
+                    "nesting deeper than {} levels (at byte {offset})",
+                    depth::MAX_DEPTH
+                ),
+            });
+        }
         serde_yaml_ng::from_str(text).map_err(|e| LoadError::MlModel {
             path: None,
             message: e.to_string(),

@@ -72,6 +72,15 @@ pub enum PickleError {
         /// Where it was hit (0 when found after execution).
         offset: usize,
     },
+    /// The objects the pickle builds need more memory than the model's load budget
+    /// ([`crate::budget`]).
+    #[error("pickle at offset {offset}: {source}")]
+    Budget {
+        /// Where the budget ran out.
+        offset: usize,
+        /// The budget.
+        source: crate::budget::BudgetError,
+    },
     /// The object graph contains a cycle, which the immutable tree cannot represent.
     #[error("pickle object graph contains a cycle")]
     Cycle,

@@ -23,6 +23,8 @@ pub(crate) fn run(bytes: &[u8]) -> Result<Obj, PickleError> {
 /// each reads its array's bytes from the stream right after its `BUILD` (joblib's
 /// `NumpyUnpickler.load_build`).
 pub(crate) fn run_with(bytes: &[u8], joblib: bool) -> Result<Obj, PickleError> {
+    // A budget from the input's size, unless the load that called us opened one from the file's.
+    let _budget = crate::budget::Scope::enter(bytes.len() as u64);
     let mut vm = Vm {
         joblib,
         r: Reader::new(bytes),
@@ -37,6 +39,19 @@ pub(crate) fn run_with(bytes: &[u8], joblib: bool) -> Result<Obj, PickleError> {
     let root = vm.execute()?;
     vm.arena.freeze(root)
 }
+
+/// What one new object costs until the tree is frozen: its arena slot, the freezer's
+/// bookkeeping, its `Arc<PyObj>` node, and its id in a container.
+const OBJECT_COST: u64 = (std::mem::size_of::<Value>()
+    + std::mem::size_of::<crate::pyobj::PyObj>()
+    + 16
+    + std::mem::size_of::<Option<Obj>>()
+    + 1
+    + 2 * std::mem::size_of::<Id>()) as u64;
+
+/// What one more reference to an existing object costs: its id on the stack and in a container,
+/// and its `Arc` in the frozen container.
+const REFERENCE_COST: u64 = (2 * std::mem::size_of::<Id>() + std::mem::size_of::<Obj>()) as u64;
 
 struct Vm<'a> {
     /// Whether joblib's array wrappers are accepted (off inside their nested pickles).
@@ -381,10 +396,19 @@ impl Vm<'_> {
 
     // ---- stack ----
 
+    /// Charges the load budget ([`crate::budget`]) for what the VM is about to allocate.
+    fn charge(&self, bytes: u64, what: &'static str) -> Result<(), PickleError> {
+        crate::budget::charge(bytes, what).map_err(|source| PickleError::Budget {
+            offset: self.offset,
+            source,
+        })
+    }
+
     fn push(&mut self, value: Value) -> Result<(), PickleError> {
         if self.stack.len() >= MAX_STACK {
             return Err(self.limit("stack size", MAX_STACK));
         }
+        self.charge(OBJECT_COST, "pickle objects")?;
         let id = self.arena.push(value);
         self.stack.push(id);
         Ok(())
@@ -394,6 +418,7 @@ impl Vm<'_> {
         if self.stack.len() >= MAX_STACK {
             return Err(self.limit("stack size", MAX_STACK));
         }
+        self.charge(REFERENCE_COST, "pickle references")?;
         self.stack.push(id);
         Ok(())
     }

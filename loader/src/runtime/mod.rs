@@ -112,6 +112,8 @@ pub fn load(path: &Path, implementation: Option<&str>) -> Result<LoadedModel, Lo
         })?),
     };
     let (file, runtime) = locate(path, runtime)?;
+    // Everything the load allocates for the model counts against one budget (issue 17).
+    let _budget = crate::budget::Scope::enter(crate::budget::size_on_disk(&file));
     match runtime {
         Runtime::Mlflow => crate::flavor::load(&file),
         Runtime::Sklearn => bare::load_sklearn(&file),

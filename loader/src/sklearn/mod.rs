@@ -74,6 +74,7 @@ mod projections;
 mod radius_neighbors;
 mod registry;
 mod scalar;
+mod shared;
 mod stop_words;
 mod svm;
 pub mod table;

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use super::output::{self, Labels, Output};
+use super::shared;
 use super::table::{Data, Matrix};
 use crate::datatype::DataType;
 use crate::error::PredictError;
@@ -185,8 +186,10 @@ impl Registry {
 
     /// Compiles a model's root object.
     pub fn compile(&self, root: &Obj) -> Result<Compiled, CompileError> {
+        let memo = shared::Memo::default();
         Ctx {
             registry: self,
+            memo: &memo,
             at: String::new(),
             class: String::new(),
         }
@@ -197,6 +200,8 @@ impl Registry {
 /// The compile context of one object: the registry and where the object sits in the model.
 pub struct Ctx<'a> {
     registry: &'a Registry,
+    /// Objects already compiled in this model (shared references compile once).
+    memo: &'a shared::Memo,
     /// The path of the object being compiled (`""` for the root).
     at: String,
     /// Its class path.
@@ -213,6 +218,7 @@ impl Ctx<'_> {
         };
         Ctx {
             registry: self.registry,
+            memo: self.memo,
             at: format!("{base}{segment}"),
             class: String::new(),
         }
@@ -240,10 +246,26 @@ impl Ctx<'_> {
             if let Some(view) = self.registry.transform_views.get(class.as_str()) {
                 let ctx = Ctx {
                     registry: self.registry,
+                    memo: self.memo,
                     at,
                     class,
                 };
-                return match view(inst, &ctx)? {
+                let compiled = match self.memo.get(obj, shared::Kind::TransformView) {
+                    Some((done, expanded)) => {
+                        ctx.expanded(self.memo.add(expanded))?;
+                        done
+                    }
+                    None => {
+                        let outer = self.memo.enter();
+                        let compiled = view(inst, &ctx);
+                        let expanded = self.memo.leave(outer);
+                        let compiled = compiled?;
+                        ctx.expanded(expanded)?;
+                        self.memo
+                            .put(obj, shared::Kind::TransformView, compiled, expanded)
+                    }
+                };
+                return match compiled {
                     Compiled::Transformer(t) => Ok(t),
                     Compiled::Estimator(_) => Err(ctx.invalid("transform view is an estimator")),
                 };
@@ -251,6 +273,7 @@ impl Ctx<'_> {
         }
         let ctx = Ctx {
             registry: self.registry,
+            memo: self.memo,
             at,
             class: String::new(),
         };
@@ -266,6 +289,12 @@ impl Ctx<'_> {
                 message: "is an estimator, not a transformer".to_owned(),
             }),
         }
+    }
+
+    /// Charges `bytes` the compiler is about to allocate to the model's load budget
+    /// ([`crate::budget`]); past the budget, an error about the current object.
+    pub fn charge(&self, bytes: usize, what: &'static str) -> Result<(), CompileError> {
+        crate::budget::charge(bytes as u64, what).map_err(|e| self.invalid(e.to_string()))
     }
 
     /// An error about the current object's state.
@@ -290,7 +319,27 @@ impl Ctx<'_> {
             return Err(CompileError::Unsupported { class, at: self.at });
         };
         self.class = class;
-        compile(inst, &self)
+        if let Some((done, expanded)) = self.memo.get(obj, shared::Kind::Itself) {
+            self.expanded(self.memo.add(expanded))?;
+            return Ok(done);
+        }
+        let outer = self.memo.enter();
+        let compiled = compile(inst, &self);
+        let expanded = self.memo.leave(outer);
+        let compiled = compiled?;
+        self.expanded(expanded)?;
+        Ok(self.memo.put(obj, shared::Kind::Itself, compiled, expanded))
+    }
+
+    /// Refuses a model whose shared references expand past [`shared::MAX_EXPANDED`] objects.
+    fn expanded(&self, count: u64) -> Result<(), CompileError> {
+        if count > shared::MAX_EXPANDED {
+            return Err(self.invalid(format!(
+                "its shared references expand to more than {} estimators run per prediction",
+                shared::MAX_EXPANDED
+            )));
+        }
+        Ok(())
     }
 }
 

@@ -91,6 +91,18 @@ impl SkTree {
         let nodes = obj::attr(inst, "nodes", ctx)?
             .as_array()
             .ok_or_else(|| bad("nodes is not an array".to_owned()))?;
+        // Forests may reference one tree object many times and each reference is read anew:
+        // charge the copies (six per-node vectors, then the engine's nodes) to the load budget.
+        let values_len = obj::shape(obj::attr(inst, "values", ctx)?)
+            .iter()
+            .fold(1usize, |n, d| n.saturating_mul(*d));
+        ctx.charge(
+            nodes
+                .len()
+                .saturating_mul(96)
+                .saturating_add(values_len.saturating_mul(16)),
+            "decision tree nodes",
+        )?;
         let arr = |e: crate::pyobj::ArrayError| bad(format!("nodes: {e}"));
         let left = nodes.field_i64("left_child").map_err(arr)?;
         let right = nodes.field_i64("right_child").map_err(arr)?;

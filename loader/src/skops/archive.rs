@@ -2,7 +2,8 @@
 //!
 //! Each entry's central-directory size is checked against a per-entry limit before reading,
 //! reading never goes past the declared size, the inflated size must equal the declared size,
-//! and all entries read together must stay under a total budget. The zip crate verifies each
+//! and all entries read together must stay under a total budget and the model's load budget
+//! ([`crate::budget`]). The zip crate verifies each
 //! entry's CRC-32 as it reaches the end. We never write files, so entry names are only lookup
 //! keys (no path-traversal concerns).
 
@@ -58,15 +59,17 @@ impl<'a> Archive<'a> {
 
     /// Reads `schema.json`.
     pub(crate) fn read_schema(&mut self) -> Result<Vec<u8>, SkopsError> {
-        self.read_limited("schema.json", self.limits.schema)
+        // A JSON tree costs up to ~16 bytes of nodes per byte of text (`[0,0,0,...]`).
+        self.read_limited("schema.json", self.limits.schema, 16)
     }
 
     /// Reads any other entry (an array or bytes file).
     pub(crate) fn read(&mut self, name: &str) -> Result<Vec<u8>, SkopsError> {
-        self.read_limited(name, self.limits.entry)
+        self.read_limited(name, self.limits.entry, 2)
     }
 
-    fn read_limited(&mut self, name: &str, limit: u64) -> Result<Vec<u8>, SkopsError> {
+    /// Reads one entry of at most `limit` bytes, charging `cost` times its size to the budget.
+    fn read_limited(&mut self, name: &str, limit: u64, cost: u64) -> Result<Vec<u8>, SkopsError> {
         let entry_err = |reason: String| SkopsError::Entry {
             entry: name.to_owned(),
             reason,
@@ -88,6 +91,18 @@ impl<'a> Archive<'a> {
                 limit,
             });
         }
+        // The load budget (issue 17): the entry's bytes and what decoding them copies (an array,
+        // a JSON tree) must fit in what is left of it, checked on the declared size before
+        // inflating anything; the inflated bytes are then held to the declared size below.
+        let budget = crate::budget::remaining() / cost;
+        if declared > budget {
+            return Err(SkopsError::EntryTooLarge {
+                entry: name.to_owned(),
+                size: declared,
+                limit: budget,
+            });
+        }
+        let _ = crate::budget::charge(declared.saturating_mul(cost), "skops entries");
         let total = self.read_total.saturating_add(declared);
         if total > self.limits.total {
             return Err(SkopsError::TotalTooLarge {

@@ -64,6 +64,8 @@ pub fn read_skops_file(path: &Path) -> Result<Obj, SkopsError> {
 }
 
 fn read_with_limits(bytes: &[u8], limits: Limits) -> Result<Obj, SkopsError> {
+    // A budget from the archive's size, unless the load that called us opened one from the file's.
+    let _budget = crate::budget::Scope::enter(bytes.len() as u64);
     let mut archive = Archive::open(bytes, limits)?;
     let schema = archive.read_schema()?;
     let schema = Json::parse(&schema).map_err(|e| SkopsError::Json(e.to_string()))?;

@@ -60,7 +60,7 @@ fn load_engine(
     signature: Option<Signature>,
     native: bool,
 ) -> Result<(LoadedModel, bool), LoadError> {
-    let path = dir.join(&flavor.data);
+    let path = crate::contain::inside(dir, Path::new(&flavor.data))?;
     let onnx_error = |message: String| LoadError::Onnx {
         path: path.clone(),
         message,
