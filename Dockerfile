@@ -21,12 +21,14 @@ COPY . .
 RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS builder
-# Strip symbols: the binary shrinks from ~35 MB to ~20 MB, which keeps the image under 40 MB.
-ENV CARGO_PROFILE_RELEASE_STRIP=symbols
+# The `image` profile (Cargo.toml): fat LTO, one codegen unit, symbols stripped. Relative
+# relocations packed (DT_RELR: glibc >= 2.36, as in Debian 12 and the runtime base below): the
+# PIE's .rela.dyn shrinks to a bitmap. Sizes measured in README.md ("The image").
+ENV CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C link-arg=-Wl,-z,pack-relative-relocs"
 COPY --from=planner /src/recipe.json recipe.json
-RUN cargo chef cook --release --recipe-path recipe.json --bin ironflow
+RUN cargo chef cook --profile image --recipe-path recipe.json --bin ironflow
 COPY . .
-RUN cargo build --release --locked --bin ironflow
+RUN cargo build --profile image --locked --bin ironflow
 
 FROM ${RUNTIME_IMAGE} AS runtime
 ARG VERSION=0.1.0
@@ -35,7 +37,7 @@ LABEL org.opencontainers.image.title="ironflow" \
       org.opencontainers.image.source="https://github.com/ironflow/ironflow" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}"
-COPY --from=builder /src/target/release/ironflow /usr/local/bin/ironflow
+COPY --from=builder /src/target/image/ironflow /usr/local/bin/ironflow
 # 65532 is distroless's nonroot user; numeric so Kubernetes can verify runAsNonRoot.
 USER 65532:65532
 # HTTP (REST), gRPC, Prometheus metrics.

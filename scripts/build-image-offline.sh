@@ -2,8 +2,8 @@
 # Builds and runs the ironflow image where base images cannot be pulled (only the package
 # registries are reachable) and no Docker daemon runs: Debian's podman/buildah instead.
 #
-#  1. the Dockerfile's builder stage, outside a container: `cargo build --release` with its
-#     ENV (stripped symbols) into target/docker-check, as scripts/check-dockerfile.sh does;
+#  1. the Dockerfile's builder stage, outside a container: `cargo build --profile image` with its
+#     ENV (packed relocations) into target/docker-check, as scripts/check-dockerfile.sh does;
 #  2. a local stand-in for gcr.io/distroless/cc-debian12:nonroot, assembled FROM scratch out of
 #     this Debian 12 machine's files: the dynamic loader and the libraries `ldd` lists for the
 #     binary (libc, libm, libgcc_s), CA certificates, /etc/passwd and /etc/group with root,
@@ -45,10 +45,12 @@ done
 # --- 1. The builder stage's binary (or --binary: one built already).
 if [ -z "$bin" ]; then
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target/docker-check}"
-  echo "== cargo build --release (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-  (cd "$repo" && CARGO_PROFILE_RELEASE_STRIP=symbols CARGO_TERM_COLOR=never \
-    cargo build --release --locked --bin ironflow)
-  bin="$CARGO_TARGET_DIR/release/ironflow"
+  # The builder stage's profile and ENV (the packed relocations' linker flag).
+  rustflags="$(sed -n 's/^ENV CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="\(.*\)"$/\1/p' "$repo/Dockerfile")"
+  echo "== cargo build --profile image (CARGO_TARGET_DIR=$CARGO_TARGET_DIR, RUSTFLAGS: $rustflags)"
+  (cd "$repo" && CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="$rustflags" CARGO_TERM_COLOR=never \
+    nice -n 10 cargo build --profile image --locked --bin ironflow)
+  bin="$CARGO_TARGET_DIR/image/ironflow"
 fi
 echo "   binary: $(stat -c %s "$bin") bytes"
 
@@ -79,7 +81,7 @@ context="$work/context"
 mkdir -p "$context"
 cp "$bin" "$context/ironflow"
 awk '/^FROM .* AS runtime/ { on = 1 } on' "$repo/Dockerfile" \
-  | sed 's|^COPY --from=builder /src/target/release/ironflow |COPY ironflow |' \
+  | sed 's|^COPY --from=builder /src/target/image/ironflow |COPY ironflow |' \
   | sed "s|^FROM \${RUNTIME_IMAGE} AS runtime|FROM $base_tag AS runtime|" >"$context/Containerfile"
 grep -q "^FROM $base_tag AS runtime" "$context/Containerfile" || fail "no 'FROM \${RUNTIME_IMAGE} AS runtime' stage in the Dockerfile"
 grep -q '^COPY ironflow /usr/local/bin/ironflow' "$context/Containerfile" || fail "the runtime stage's COPY changed"

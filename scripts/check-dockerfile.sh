@@ -78,7 +78,8 @@ for stage in $stages; do
         # A stage built on another stage starts from its files (WORKDIR content).
         if [ -d "$scratch/$base" ]; then cp -a "$scratch/$base/." "$workdir/"; fi ;;
       WORKDIR | ARG | LABEL) ;;
-      ENV) stage_env+=("${rest%%=*}=${rest#*=}") ;;
+      ENV) value="${rest#*=}"; value="${value#\"}"; value="${value%\"}"  # KEY="a b" -> a b
+        stage_env+=("${rest%%=*}=$value") ;;
       COPY)
         if [[ "$rest" == --from=* ]]; then
           from="${rest%% *}"; from="${from#--from=}"; spec="${rest#* }"
@@ -105,9 +106,9 @@ done
 
 # --- 2. The binary the runtime stage copies.
 copy="$(printf '%s\n' "$parsed" | awk -F'\t' -v s="$final" '$1 == s && $2 == "COPY" { print $3 }')"
-[[ "$copy" == --from=builder\ /src/target/release/ironflow\ /usr/local/bin/ironflow ]] \
-  || fail "runtime stage copies '$copy', expected --from=builder /src/target/release/ironflow /usr/local/bin/ironflow"
-bin="$CARGO_TARGET_DIR/release/ironflow"
+[[ "$copy" == --from=builder\ /src/target/image/ironflow\ /usr/local/bin/ironflow ]] \
+  || fail "runtime stage copies '$copy', expected --from=builder /src/target/image/ironflow /usr/local/bin/ironflow"
+bin="$CARGO_TARGET_DIR/image/ironflow"
 [ -x "$bin" ] || fail "the builder stage did not produce $bin"
 "$bin" --help >/dev/null || fail "ironflow --help failed"
 "$bin" serve --help | grep -q -- '--http-port' || fail "ironflow serve --help lacks --http-port"

@@ -64,6 +64,19 @@ pub struct TensorInfo {
 pub trait Predictor: Send + Sync {
     /// Runs the model on the request's inputs and returns its outputs in model order.
     fn predict(&self, inputs: Vec<NamedTensor>) -> Result<Vec<NamedTensor>, PredictError>;
+
+    /// Runs the model for the outputs named `outputs` only (`None`: all of them). A model whose
+    /// outputs are separate computations (an MLServer runtime's `predict` and `predict_proba`)
+    /// runs just those; by default every output is computed and the caller keeps what it asked
+    /// for.
+    fn predict_outputs(
+        &self,
+        inputs: Vec<NamedTensor>,
+        outputs: Option<&[String]>,
+    ) -> Result<Vec<NamedTensor>, PredictError> {
+        let _ = outputs;
+        self.predict(inputs)
+    }
 }
 
 /// How the model's pyfunc hands its outputs back, which decides how MLServer encodes them.
@@ -185,6 +198,16 @@ impl LoadedModel {
     /// Runs the model. Thread-safe; blocking (call it from a blocking pool).
     pub fn predict(&self, inputs: Vec<NamedTensor>) -> Result<Vec<NamedTensor>, PredictError> {
         self.predictor.predict(inputs)
+    }
+
+    /// [`LoadedModel::predict`] computing only the outputs `outputs` names (from
+    /// [`LoadedModel::select_outputs`]; `None`: all). The result may still hold others.
+    pub fn predict_outputs(
+        &self,
+        inputs: Vec<NamedTensor>,
+        outputs: Option<&[String]>,
+    ) -> Result<Vec<NamedTensor>, PredictError> {
+        self.predictor.predict_outputs(inputs, outputs)
     }
 }
 

@@ -194,6 +194,8 @@ struct Pending {
     key: BatchKey,
     rows: usize,
     inputs: Vec<NamedTensor>,
+    /// The outputs to compute (`None`: all); requests merge only with the same selection.
+    outputs: Option<Vec<String>>,
     reply: oneshot::Sender<Result<Vec<NamedTensor>, ServeError>>,
     span: tracing::Span,
     _admission: Admission,
@@ -263,20 +265,22 @@ impl ModelRunner {
     }
 
     /// Runs an admitted request: through the batcher when batching is on and the request can
-    /// merge, else alone. `slots` bounds the inferences running at once.
+    /// merge, else alone. `slots` bounds the inferences running at once. `outputs` names the
+    /// outputs to compute (`None`: all; [`LoadedModel::predict_outputs`]).
     pub async fn run(
         &self,
         model: &Arc<LoadedModel>,
         slots: &Arc<Semaphore>,
         inputs: Vec<NamedTensor>,
+        outputs: Option<Vec<String>>,
         admission: Admission,
     ) -> Result<Vec<NamedTensor>, ServeError> {
         let span = tracing::debug_span!("predict", model = %self.model_name);
         let Some(limits) = self.batch.filter(|_| !self.stats.merging_disabled()) else {
-            return run_alone(model, slots, &self.cost, inputs, admission, span).await;
+            return run_alone(model, slots, &self.cost, (inputs, outputs), admission, span).await;
         };
         let Some((key, rows)) = batch_key(&inputs) else {
-            return run_alone(model, slots, &self.cost, inputs, admission, span).await;
+            return run_alone(model, slots, &self.cost, (inputs, outputs), admission, span).await;
         };
         let batcher = self.batcher.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -294,6 +298,7 @@ impl ModelRunner {
             key,
             rows,
             inputs,
+            outputs,
             reply,
             span,
             _admission: admission,
@@ -314,7 +319,7 @@ async fn run_alone(
     model: &Arc<LoadedModel>,
     slots: &Arc<Semaphore>,
     cost: &Arc<Cost>,
-    inputs: Vec<NamedTensor>,
+    (inputs, outputs): (Vec<NamedTensor>, Option<Vec<String>>),
     admission: Admission,
     span: tracing::Span,
 ) -> Result<Vec<NamedTensor>, ServeError> {
@@ -325,7 +330,7 @@ async fn run_alone(
             // A model that panics must not take the connection down with it: the blocking pool
             // turns a panic into an error, so the inline path does too.
             let outputs = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                span.in_scope(|| model.predict(inputs))
+                span.in_scope(|| model.predict_outputs(inputs, outputs.as_deref()))
             }))
             .map_err(|_| ServeError::Internal("inference panicked".into()))?;
             cost.observe(started.elapsed(), rows);
@@ -339,7 +344,7 @@ async fn run_alone(
         let _slot = slot;
         let _admission = admission;
         let started = StdInstant::now();
-        let outputs = span.in_scope(|| model.predict(inputs));
+        let outputs = span.in_scope(|| model.predict_outputs(inputs, outputs.as_deref()));
         cost.observe(started.elapsed(), rows);
         outputs
     })
@@ -422,7 +427,10 @@ async fn batch_loop(
 fn group_by_key(batch: Vec<Pending>) -> Vec<Vec<Pending>> {
     let mut groups: Vec<Vec<Pending>> = Vec::new();
     for pending in batch {
-        match groups.iter_mut().find(|g| g[0].key == pending.key) {
+        match groups
+            .iter_mut()
+            .find(|g| g[0].key == pending.key && g[0].outputs == pending.outputs)
+        {
             Some(group) => group.push(pending),
             None => groups.push(vec![pending]),
         }
@@ -439,7 +447,9 @@ fn run_group(model: &LoadedModel, group: Vec<Pending>, stats: &BatchStats) {
         let span = tracing::debug_span!(parent: &group[0].span, "batch", requests = group.len(), rows = total);
         let answers = span.in_scope(|| {
             let merged = merge(&group).ok()?;
-            let outputs = model.predict(merged).ok()?;
+            let outputs = model
+                .predict_outputs(merged, group[0].outputs.as_deref())
+                .ok()?;
             split(outputs, &rows)
         });
         if let Some(answers) = answers {
@@ -462,7 +472,7 @@ fn run_group(model: &LoadedModel, group: Vec<Pending>, stats: &BatchStats) {
         let inputs = std::mem::take(&mut pending.inputs);
         let answer = pending
             .span
-            .in_scope(|| model.predict(inputs))
+            .in_scope(|| model.predict_outputs(inputs, pending.outputs.as_deref()))
             .map_err(ServeError::from);
         pending.answer(answer);
     }
@@ -480,7 +490,7 @@ fn verify(
     for (pending, merged) in group.into_iter().zip(merged) {
         let alone = pending
             .span
-            .in_scope(|| model.predict(pending.inputs.clone()));
+            .in_scope(|| model.predict_outputs(pending.inputs.clone(), pending.outputs.as_deref()));
         same &= alone.as_ref().is_ok_and(|alone| {
             alone.len() == merged.len()
                 && alone

@@ -223,7 +223,7 @@ where
     });
     async move {
         let (inputs, keep, id, extra) = decoded?;
-        let outputs = keep_outputs(predict(state, served, inputs).await?, keep);
+        let outputs = keep_outputs(predict(state, served, inputs, keep.clone()).await?, keep);
         Ok((outputs, response_id(id), extra))
     }
 }
@@ -250,16 +250,24 @@ pub fn prepare(
 /// The request is first admitted to the model's bounded queue (refused at once with
 /// [`ServeError::Overloaded`] when it is full), then run on the blocking pool, bounded by the
 /// inference slots: alone, or concatenated with concurrent requests when the model batches
-/// ([`crate::batching`]). No lock is held across inference.
+/// ([`crate::batching`]). No lock is held across inference. `outputs` (from
+/// [`ironflow_loader::LoadedModel::select_outputs`]) names the outputs to compute; `None`: all.
 pub async fn predict(
     state: &AppState,
     served: &ServedModel,
     inputs: Vec<NamedTensor>,
+    outputs: Option<Vec<String>>,
 ) -> Result<Vec<NamedTensor>, ServeError> {
     let admission = served.runner.admit()?;
     served
         .runner
-        .run(&served.model, &state.inference_slots, inputs, admission)
+        .run(
+            &served.model,
+            &state.inference_slots,
+            inputs,
+            outputs,
+            admission,
+        )
         .await
 }
 

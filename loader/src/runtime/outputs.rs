@@ -59,17 +59,31 @@ pub(crate) struct Method {
     pub(crate) two_columns: bool,
 }
 
-/// A runtime model: every method runs; the server keeps those the request asked for.
+/// A runtime model: runs the methods a request asks for (all of them for `predict`), as
+/// MLServer's runtimes call only the requested methods.
 pub(crate) struct RuntimePredictor {
     pub(crate) methods: Vec<Method>,
 }
 
 impl Predictor for RuntimePredictor {
     fn predict(&self, inputs: Vec<NamedTensor>) -> Result<Vec<NamedTensor>, PredictError> {
-        let mut out = Vec::with_capacity(self.methods.len());
-        let last = self.methods.len().saturating_sub(1);
+        self.predict_outputs(inputs, None)
+    }
+
+    fn predict_outputs(
+        &self,
+        inputs: Vec<NamedTensor>,
+        outputs: Option<&[String]>,
+    ) -> Result<Vec<NamedTensor>, PredictError> {
+        let methods: Vec<&Method> = self
+            .methods
+            .iter()
+            .filter(|m| outputs.is_none_or(|names| names.iter().any(|n| n == m.name)))
+            .collect();
+        let mut out = Vec::with_capacity(methods.len());
+        let last = methods.len().saturating_sub(1);
         let mut inputs = Some(inputs);
-        for (i, method) in self.methods.iter().enumerate() {
+        for (i, method) in methods.into_iter().enumerate() {
             let these = if i == last {
                 inputs.take().unwrap_or_default()
             } else {

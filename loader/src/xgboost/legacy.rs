@@ -17,6 +17,11 @@
 //! tree_info: num_trees x i32
 //! dart only: weight_drop as u64 count + f32s
 //! ```
+//!
+//! A `gblinear` booster has, after the booster name, `DeprecatedGBLinearModelParam` (136 B:
+//! num_feature u32, num_output_group i32, reserved[32]; left zero by xgboost >= 1.0, which keeps
+//! both in the learner parameters) and its weights as u64 count + f32s: `(num_feature + 1) x
+//! num_groups`, feature-major, the biases last (`src/gbm/gblinear_model.h`).
 //! What follows (attributes, eval metrics) is not needed for prediction.
 
 use super::error::XgbError;
@@ -29,6 +34,7 @@ const GBTREE_PARAM: usize = 160;
 const TREE_PARAM: usize = 148;
 const NODE: usize = 20;
 const NODE_STAT: usize = 16;
+const GBLINEAR_PARAM: usize = 136;
 
 /// Reads a legacy binary model.
 pub(crate) fn read(bytes: &[u8]) -> Result<Booster, XgbError> {
@@ -59,9 +65,36 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Booster, XgbError> {
     let objective_name = r.string("objective name")?;
     let booster_name = r.string("booster name")?;
     let objective = Objective::from_name(&objective_name)?;
+    let num_groups = usize::try_from(num_class).unwrap_or(0).max(1);
+    let base_score_is_margin = major_version < 1 && !objective.is_multiclass();
+    if booster_name == "gblinear" {
+        r.take(GBLINEAR_PARAM, "gblinear parameters")?;
+        let weights = r.floats("gblinear weights")?;
+        let expected = num_feature
+            .checked_add(1)
+            .and_then(|n| n.checked_mul(num_groups));
+        if Some(weights.len()) != expected {
+            return Err(r.error(format!(
+                "{} gblinear weights for {num_feature} features and {num_groups} groups",
+                weights.len()
+            )));
+        }
+        return Ok(Booster {
+            objective,
+            base_score: vec![base_score],
+            base_score_is_margin,
+            num_feature,
+            num_groups,
+            feature_names: Vec::new(),
+            trees: Vec::new(),
+            tree_info: Vec::new(),
+            weight_drop: None,
+            linear: Some(weights),
+        });
+    }
     if booster_name != "gbtree" && booster_name != "dart" {
         return Err(XgbError::Unsupported(format!(
-            "booster {booster_name:?} (only gbtree and dart are served)"
+            "booster {booster_name:?} (gbtree, dart and gblinear are served)"
         )));
     }
     let gbtree = r.take(GBTREE_PARAM, "gbtree parameters")?;
@@ -84,17 +117,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Booster, XgbError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| r.error("negative output group in tree_info"))?;
     let weight_drop = if booster_name == "dart" && num_trees > 0 {
-        let n = r.u64("weight_drop length")?;
-        let n = usize::try_from(n)
-            .ok()
-            .filter(|&n| n.saturating_mul(4) <= r.left())
-            .ok_or_else(|| {
-                r.error(format!(
-                    "truncated: weight_drop length {n} does not fit in the file"
-                ))
-            })?;
-        let raw = r.take(n * 4, "weight_drop")?;
-        Some(raw.chunks_exact(4).map(|c| f32_at(c, 0)).collect())
+        Some(r.floats("weight_drop")?)
     } else {
         None
     };
@@ -102,9 +125,9 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Booster, XgbError> {
         objective,
         base_score: vec![base_score],
         // Before xgboost 1.0 the file held the margin (and no version).
-        base_score_is_margin: major_version < 1 && !objective.is_multiclass(),
+        base_score_is_margin,
         num_feature,
-        num_groups: usize::try_from(num_class).unwrap_or(0).max(1),
+        num_groups,
         feature_names: Vec::new(),
         trees,
         tree_info,
@@ -153,6 +176,21 @@ impl<'a> Reader<'a> {
         let mut b = [0u8; 8];
         b.copy_from_slice(raw);
         Ok(u64::from_le_bytes(b))
+    }
+
+    /// A `std::vector<float>` as dmlc writes it: u64 count, then the values.
+    fn floats(&mut self, what: &str) -> Result<Vec<f32>, XgbError> {
+        let n = self.u64(what)?;
+        let n = usize::try_from(n)
+            .ok()
+            .filter(|&n| n.saturating_mul(4) <= self.left())
+            .ok_or_else(|| {
+                self.error(format!(
+                    "truncated: {what} length {n} does not fit in the file"
+                ))
+            })?;
+        let raw = self.take(n * 4, what)?;
+        Ok(raw.chunks_exact(4).map(|c| f32_at(c, 0)).collect())
     }
 
     fn string(&mut self, what: &str) -> Result<String, XgbError> {

@@ -99,6 +99,9 @@ impl Booster {
             }
         }
         let mut builder = ForestBuilder::new(self.num_feature, self.num_groups);
+        if self.linear.is_none() {
+            builder.push(base_margin_tree(&self.base_margin()?));
+        }
         for (t, (tree, &group)) in self.trees.iter().zip(&self.tree_info).enumerate() {
             let weight = self
                 .weight_drop
@@ -109,6 +112,22 @@ impl Booster {
         }
         Ok(builder.build()?)
     }
+}
+
+/// A one-leaf tree giving each output group its base margin, pushed before the real trees.
+///
+/// XGBoost's CPU predictor starts every row's prediction at the base margin and adds the trees'
+/// leaves to it one by one in `f32` (`InitOutPredictions`, then `PredValueByOneTree` per tree).
+/// The tree engine sums from zero in tree order, so with this tree first the sum is
+/// `((0 + base) + leaf_0) + leaf_1 ...`, the same `f32` operations in the same order as
+/// xgboost's, and predictions are bit-exact (adding the base after the trees rounds differently).
+fn base_margin_tree(base_margin: &[f32]) -> TreeSpec<f32> {
+    let weights = base_margin
+        .iter()
+        .enumerate()
+        .map(|(target, &weight)| LeafWeight { target, weight })
+        .collect();
+    TreeSpec::new(vec![TreeNode::Leaf(weights)])
 }
 
 /// Converts one tree. Nodes unreachable from the root (deleted nodes) are converted too but

@@ -92,14 +92,16 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// XGBoost's `Softmax`: subtract the maximum, exponentiate, normalise.
+/// XGBoost's `Softmax` (`src/common/math.h`): subtract the maximum, exponentiate in `f32`,
+/// sum in `f64` (its `wsum` is a double), then divide by that sum cast to `f32`.
 fn softmax(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0f32;
+    let mut sum = 0.0f64;
     for v in row.iter_mut() {
         *v = (*v - max).exp();
-        sum += *v;
+        sum += f64::from(*v);
     }
+    let sum = sum as f32;
     row.iter_mut().for_each(|v| *v /= sum);
 }
 

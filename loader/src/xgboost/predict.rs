@@ -79,7 +79,8 @@ impl XgbPredictor {
     /// Number of trees (for throughput measurements).
     #[cfg(test)]
     pub(crate) fn n_trees(&self) -> usize {
-        self.forest.n_trees()
+        // Not counting the base margin's one-leaf tree.
+        self.forest.n_trees().saturating_sub(1)
     }
 
     /// The input columns requests send.
@@ -110,17 +111,11 @@ impl XgbPredictor {
         let mut values = match &self.linear {
             Some(weights) => self.linear_margins(weights, x, n_rows, n_cols),
             None => {
-                let scores = self
-                    .forest
+                // The forest's first tree holds the base margin ([`Booster::compile`]).
+                self.forest
                     .aggregate(x, n_rows, n_cols, Aggregate::Sum)
-                    .map_err(|e| PredictError::Runtime(e.to_string()))?;
-                let mut values = scores.into_values();
-                for row in values.chunks_mut(groups.max(1)) {
-                    for (v, &b) in row.iter_mut().zip(&self.base_margin) {
-                        *v += b;
-                    }
-                }
-                values
+                    .map_err(|e| PredictError::Runtime(e.to_string()))?
+                    .into_values()
             }
         };
         self.objective.transform(&mut values, groups);

@@ -101,10 +101,7 @@ fn same(got: &Value, want: &Value, tolerance: f64, fp32: bool) -> bool {
 
 /// The tolerance of the loader's fixture test (runtime/tests.rs) for this case.
 fn tolerance(case: &str) -> f64 {
-    if ["onnx", "xgboost-regressor", "xgboost-softprob"]
-        .iter()
-        .any(|p| case.starts_with(p))
-    {
+    if case.starts_with("onnx") {
         1e-6
     } else if ["lightgbm-multiclass", "sklearn-linear", "sklearn-pipeline"]
         .iter()
