@@ -113,7 +113,8 @@ def prepare(out):
 
     y_cls = (y_train > np.median(y_train)).astype(int)
     cb = catboost.CatBoostClassifier(iterations=200, depth=6, learning_rate=0.1, thread_count=1,
-                                     random_seed=0, verbose=False)
+                                     random_seed=0, verbose=False,
+                                     train_dir=os.path.join(out, "catboost_info"))
     cb.fit(x_train, y_cls)
     cb.save_model(os.path.join(out, "cb-200xd6.cbm"))
     cb.save_model(os.path.join(out, "cb-200xd6.onnx"), format="onnx")
