@@ -45,8 +45,10 @@ mkdir -p "$OUT"
 cd "$ROOT/benches/python"
 echo "== preparing models in $OUT" >&2
 "$VENV/bin/python" anchors.py prepare "$OUT"
-echo "== ironflow" >&2
+echo "== ironflow (default layouts, then IRONFLOW_TREE_LAYOUT=quickscorer)" >&2
 "$CARGO_TARGET_DIR/release/anchors" "$OUT/manifest.json" | tee "$OUT/ironflow.jsonl" >&2
+IRONFLOW_TREE_LAYOUT=quickscorer "$CARGO_TARGET_DIR/release/anchors" "$OUT/manifest.json" \
+    | tee -a "$OUT/ironflow.jsonl" >&2
 echo "== lleaves, tl2cgen, the libraries, onnxruntime (compiling the first time)" >&2
 "$VENV/bin/python" anchors.py time "$OUT" "$OUT/ironflow.jsonl" | tee "$OUT/table.md"
 

@@ -16,10 +16,11 @@ Models (seeded, so every run trains the same ones):
   cb-200xd6    CatBoost classifier, 200 oblivious trees of depth 6
 
 Engines: ironflow (the model file served by its MLServer runtime: lightgbm `model.bst`-style text,
-xgboost JSON, sklearn pickle, catboost `.cbm`), lleaves (LightGBM only), tl2cgen (treelite's model
+xgboost JSON, catboost `.cbm`; bc_rf as its MLflow model), lleaves (LightGBM only), tl2cgen (treelite's model
 compiled to C with gcc; not for CatBoost, which treelite does not read), the library's own predict
 (LightGBM `Booster.predict`, XGBoost `inplace_predict`, scikit-learn `predict_proba`, CatBoost
-`predict_proba`) and onnxruntime on the onnxmltools / skl2onnx / CatBoost ONNX export. Every
+`predict_proba`; ironflow's bc_rf and CatBoost answers, the MLflow flavor's and mlserver_catboost's
+`predict`, are checked as labels) and onnxruntime on the onnxmltools / skl2onnx / CatBoost ONNX export. Every
 engine's answers on the 10,000 rows are compared with the library's before it is timed; the
 table's `check` column names any that differ beyond its tolerance (float32 engines on float64
 models: thresholds rounded to float32 can send a row down another branch).
@@ -104,12 +105,20 @@ def prepare(out):
     with open(rf_path, "rb") as f:
         rf = pickle.load(f)
     rf.set_params(n_jobs=1)
-    bc = load_breast_cancer().data.astype("float64")
+    bc = load_breast_cancer().data.astype("float64")  # the request's column order
     x_bc = bc[np.arange(N_ROWS) % len(bc)]
     save_f64(os.path.join(out, "bc.f64"), x_bc)
-    entry("bc-rf-100x10", os.path.relpath(rf_path, out), "mlserver_sklearn.SKLearnModel",
-          "predict_proba", len(rf.estimators_), "bc.f64", x_bc.shape[1],
-          rf.predict_proba(x_bc), 1e-12, kind="sklearn")
+    # Served as the MLflow model it is (the signature's 30 columns, pyfunc `predict`: labels, one
+    # method; mlserver_sklearn would run predict and predict_proba): ironflow's answers are
+    # checked as labels, the other engines' as probabilities.
+    save_f64(os.path.join(out, "bc-rf-100x10.proba.f64"), rf.predict_proba(x_bc))
+    request = json.load(open(os.path.join(os.path.dirname(os.path.dirname(rf_path)),
+                                          "request.json")))
+    entry("bc-rf-100x10", os.path.relpath(os.path.dirname(rf_path), out),
+          "mlserver_mlflow.MLflowRuntime", "", len(rf.estimators_), "bc.f64", x_bc.shape[1],
+          rf.predict(x_bc).astype("float64"), 0.0, kind="sklearn",
+          columns=[i["name"] for i in request["inputs"]],
+          expected_python="bc-rf-100x10.proba.f64")
 
     y_cls = (y_train > np.median(y_train)).astype(int)
     cb = catboost.CatBoostClassifier(iterations=200, depth=6, learning_rate=0.1, thread_count=1,
@@ -118,9 +127,13 @@ def prepare(out):
     cb.fit(x_train, y_cls)
     cb.save_model(os.path.join(out, "cb-200xd6.cbm"))
     cb.save_model(os.path.join(out, "cb-200xd6.onnx"), format="onnx")
-    entry("cb-200xd6", "cb-200xd6.cbm", "mlserver_catboost.CatboostModel", "predict_proba",
+    # mlserver_catboost answers `predict` only (class labels): ironflow's answers are checked as
+    # labels, the other engines' as probabilities.
+    save_f64(os.path.join(out, "cb-200xd6.proba.f64"), cb.predict_proba(x_test, thread_count=1))
+    entry("cb-200xd6", "cb-200xd6.cbm", "mlserver_catboost.CatboostModel", "predict",
           cb.tree_count_, "synthetic.f64", x_test.shape[1],
-          cb.predict_proba(x_test, thread_count=1), 1e-12, kind="catboost")
+          cb.predict(x_test, thread_count=1).astype("float64"), 0.0, kind="catboost",
+          expected_python="cb-200xd6.proba.f64")
 
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump({"rows": list(ROWS), "seconds": float(os.environ.get("BENCH_SECONDS", "1.5")),
@@ -148,7 +161,7 @@ def engines_for(out, m, x):
     def ort_engine(onnx_bytes, output):
         sess = ort.InferenceSession(onnx_bytes, opts, providers=["CPUExecutionProvider"])
         name = sess.get_inputs()[0].name
-        return lambda rows: sess.run([output], {name: x32[:rows]})[0]
+        return lambda rows: unzip(sess.run([output], {name: x32[:rows]})[0])
 
     if kind == "lightgbm":
         import lightgbm as lgb
@@ -201,6 +214,13 @@ def engines_for(out, m, x):
     return found
 
 
+def unzip(out):
+    """An ONNX ZipMap output (a list of {class: probability}, CatBoost's export) as an array."""
+    if isinstance(out, list) and out and isinstance(out[0], dict):
+        return np.array([[d[k] for k in sorted(d)] for d in out])
+    return out
+
+
 def tl2cgen_engine(path, kind, x):
     """treelite's model compiled to a shared library by tl2cgen (gcc), predicting on a tl2cgen
     DMatrix built outside the timing."""
@@ -247,16 +267,21 @@ def time_all(out, ironflow_jsonl):
     manifest = json.load(open(os.path.join(out, "manifest.json")))
     results = {}  # (model, rows, engine) -> ns/tree/row
     checks = {}  # (model, engine) -> max relative difference, when beyond tolerance
+    engines = list(ENGINES)
     for line in open(ironflow_jsonl):
         r = json.loads(line)
-        results[(r["model"], r["rows"], "ironflow")] = r["ns_tree_row"]
+        e = r["engine"]  # "ironflow", or "ironflow-<layout>" with IRONFLOW_TREE_LAYOUT
+        if e not in engines:
+            engines.insert(1, e)
+        results[(r["model"], r["rows"], e)] = r["ns_tree_row"]
         if not r["equal"]:
-            checks[(r["model"], "ironflow")] = r["max_rel_diff"]
+            checks[(r["model"], e)] = r["max_rel_diff"]
     for m in manifest["models"]:
         x = load_x(out, m)
-        expected = np.fromfile(os.path.join(out, m["expected"]), dtype="<f8").reshape(N_ROWS, -1)
+        expected_file = m.get("expected_python", m["expected"])
+        expected = np.fromfile(os.path.join(out, expected_file), dtype="<f8").reshape(N_ROWS, -1)
         for engine, (predict, tol) in engines_for(out, m, x).items():
-            diff = compare(predict(N_ROWS), expected, m["n_outputs"])
+            diff = compare(predict(N_ROWS), expected, expected.shape[1])
             if not diff <= tol:
                 checks[(m["name"], engine)] = diff
             for rows in ROWS:
@@ -266,21 +291,23 @@ def time_all(out, ironflow_jsonl):
                                   "ns_tree_row": results[(m["name"], rows, engine)],
                                   "max_rel_diff": diff}), file=sys.stderr, flush=True)
 
-    print("| model | trees | rows | " + " | ".join(ENGINES)
+    print("| model | trees | rows | " + " | ".join(engines)
           + " | lleaves ÷ ironflow | tl2cgen ÷ ironflow | library ÷ ironflow | check |")
-    print("|---|---:|---:|" + "---:|" * len(ENGINES) + "---:|---:|---:|---|")
+    print("|---|---:|---:|" + "---:|" * len(engines) + "---:|---:|---:|---|")
     for m in manifest["models"]:
         diffs = [f"{e} {d:.1e}" for (name, e), d in checks.items() if name == m["name"]]
         for rows in ROWS:
-            cells = [results.get((m["name"], rows, e)) for e in ENGINES]
+            cells = [results.get((m["name"], rows, e)) for e in engines]
             own = cells[0]
+            other = {e: results.get((m["name"], rows, e)) for e in ENGINES}
 
             def ratio(v):
                 return "—" if v is None or own is None or own != own else f"{v / own:.2f}×"
 
             print(f"| {m['name']} | {m['trees']} | {rows:,} | "
                   + " | ".join(fmt_ns(v) for v in cells)
-                  + f" | {ratio(cells[1])} | {ratio(cells[2])} | {ratio(cells[3])} | "
+                  + f" | {ratio(other['lleaves'])} | {ratio(other['tl2cgen'])}"
+                  + f" | {ratio(other['library'])} | "
                   + ("equal" if not diffs else "differ: " + ", ".join(diffs)) + " |")
     print("\nns per tree per row, one thread each; ratios > 1× mean ironflow is faster.")
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use ironflow_loader::tensor::ndarray::Array2;
+use ironflow_loader::tensor::ndarray::{Array1, Array2};
 use ironflow_loader::{LoadedModel, NamedTensor, Tensor};
 use serde_json::{json, Value};
 
@@ -29,6 +29,9 @@ struct Case {
     n_features: usize,
     n_outputs: usize,
     rtol: f64,
+    /// One `[rows]` FP64 input per named column (an MLflow signature's columns), else one
+    /// `[rows, features]` input.
+    columns: Vec<String>,
     x: Vec<f64>,
     expected: Vec<f64>,
 }
@@ -76,16 +79,33 @@ fn parse_case(entry: &Value, base: &Path) -> anyhow::Result<Case> {
         n_features: count(entry, "n_features")?,
         n_outputs: count(entry, "n_outputs")?,
         rtol: field(entry, "rtol")?.as_f64().context("rtol")?,
+        columns: entry
+            .get("columns")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default(),
         name,
         x,
         expected,
     })
 }
 
-/// The first `rows` rows of the case's matrix as one `[rows, features]` FP64 input.
+/// The first `rows` rows of the case's matrix as one `[rows, features]` FP64 input (or one
+/// `[rows]` input per named column).
 fn batch(case: &Case, rows: usize) -> Vec<NamedTensor> {
     let f = case.n_features;
     let total = case.x.len() / f;
+    if !case.columns.is_empty() {
+        return case
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(c, name)| {
+                let column: Vec<f64> = (0..rows).map(|r| case.x[(r % total) * f + c]).collect();
+                NamedTensor::new(name.as_str(), Tensor::from(Array1::from(column)))
+            })
+            .collect();
+    }
     let data = Array2::from_shape_fn((rows, f), |(r, c)| case.x[(r % total) * f + c]);
     vec![NamedTensor::new("input-0", Tensor::from(data))]
 }
@@ -93,8 +113,11 @@ fn batch(case: &Case, rows: usize) -> Vec<NamedTensor> {
 /// The named output of one predict, as f64.
 fn output(model: &LoadedModel, case: &Case, rows: usize) -> anyhow::Result<Vec<f64>> {
     let outputs = model.predict(batch(case, rows))?;
-    let Some(out) = outputs.into_iter().find(|o| o.name == case.output) else {
-        bail!("{}: no output named {}", case.name, case.output);
+    let names: Vec<String> = outputs.iter().map(|o| o.name.clone()).collect();
+    // An empty name takes the one output (an MLflow flavor's).
+    let wanted = |o: &NamedTensor| o.name == case.output || case.output.is_empty();
+    let Some(out) = outputs.into_iter().find(wanted) else {
+        bail!("{}: no output named {} (got {names:?})", case.name, case.output);
     };
     let values = out.tensor.cast_to::<f64>()?;
     Ok(values.as_slice::<f64>()?.to_vec())
@@ -161,6 +184,12 @@ fn main() -> anyhow::Result<()> {
         .get("seconds")
         .and_then(Value::as_f64)
         .unwrap_or(1.5);
+    // `IRONFLOW_TREE_LAYOUT` picks an optional tree layout at load: its figures get their own
+    // column (`ironflow-quickscorer`, ...).
+    let engine = match std::env::var("IRONFLOW_TREE_LAYOUT") {
+        Ok(layout) if !layout.trim().is_empty() => format!("ironflow-{}", layout.trim()),
+        _ => "ironflow".to_owned(),
+    };
     for entry in field(&manifest, "models")?.as_array().context("models")? {
         let case = parse_case(entry, &base)?;
         let model = ironflow_loader::runtime::load(&case.path, Some(&case.implementation))
@@ -177,7 +206,7 @@ fn main() -> anyhow::Result<()> {
             println!(
                 "{}",
                 json!({
-                    "engine": "ironflow", "model": case.name, "rows": r, "trees": case.trees,
+                    "engine": engine, "model": case.name, "rows": r, "trees": case.trees,
                     "seconds": s, "ns_tree_row": s * 1e9 / (r * case.trees) as f64,
                     "max_rel_diff": diff, "equal": equal,
                 })
