@@ -16,6 +16,7 @@ pub mod served;
 pub mod shutdown;
 pub mod startup;
 pub mod state;
+pub mod tcp;
 pub mod telemetry;
 
 /// The model metadata lives in the codec (it is a wire message); the old path stays valid.
@@ -327,6 +328,8 @@ pub async fn serve_on(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|stream| tcp::configure(stream));
     axum::serve(listener, rest::service(state))
         .with_graceful_shutdown(shutdown)
         .await
