@@ -172,7 +172,7 @@ def engines_for(out, m, x):
         booster = lgb.Booster(model_file=path)
         found["library"] = (lambda rows: booster.predict(x[:rows], num_threads=1), 1e-12)
         ll = lleaves.Model(model_file=path)
-        ll.compile(cache=path + ".lleaves.so")
+        ll.compile(cache=os.path.join(out, m["name"] + ".lleaves.so"))
         found["lleaves"] = (lambda rows: ll.predict(x[:rows], n_jobs=1), 1e-12)
         onx = onnxmltools.convert_lightgbm(
             booster, initial_types=[("input", FloatTensorType([None, x.shape[1]]))])
@@ -210,7 +210,7 @@ def engines_for(out, m, x):
         found["onnxruntime"] = (ort_engine(onnx_bytes, "probabilities"), 1e-5)
 
     if kind in ("lightgbm", "xgboost", "sklearn"):
-        found["tl2cgen"] = tl2cgen_engine(path, kind, x)
+        found["tl2cgen"] = tl2cgen_engine(path, kind, x, os.path.join(out, m["name"] + ".tl2cgen.so"))
     return found
 
 
@@ -221,7 +221,7 @@ def unzip(out):
     return out
 
 
-def tl2cgen_engine(path, kind, x):
+def tl2cgen_engine(path, kind, x, lib):
     """treelite's model compiled to a shared library by tl2cgen (gcc), predicting on a tl2cgen
     DMatrix built outside the timing."""
     import tl2cgen
@@ -237,7 +237,6 @@ def tl2cgen_engine(path, kind, x):
         with open(path, "rb") as f:
             model = treelite.sklearn.import_model(pickle.load(f))
         dtype = "float64"
-    lib = path + ".tl2cgen.so"
     if not os.path.exists(lib):
         tl2cgen.export_lib(model, toolchain="gcc", libpath=lib,
                            params={"parallel_comp": 8}, nthread=2)
