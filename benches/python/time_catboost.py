@@ -6,7 +6,7 @@ mlflow.pyfunc's predict (catboost's default thread count, as served), plus trees
 ns/tree/row.
 
 usage: /work/venv-fixtures/bin/python benches/python/time_catboost.py [out.jsonl]
-(needs mlflow, catboost, numpy, pandas; not part of the tests)
+(needs catboost, numpy, pandas; mlflow for the pyfunc figure; not part of the tests)
 """
 import json
 import os
@@ -14,8 +14,7 @@ import sys
 
 from _common import ROWS, report, time_call
 
-import mlflow.catboost  # noqa: E402
-import mlflow.pyfunc  # noqa: E402
+import catboost  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -35,17 +34,32 @@ def frame(case, rows):
     return pd.DataFrame(cols)
 
 
+def load(model_dir):
+    """(the CatBoost model, mlflow.pyfunc's model or None): without mlflow (anchors.sh's venv),
+    the flavor's `model.cb` read by catboost itself and no pyfunc figure."""
+    try:
+        import mlflow.catboost
+        import mlflow.pyfunc
+    except ImportError:
+        mlmodel = open(os.path.join(model_dir, "MLmodel")).read()
+        kind = next((line.split(":", 1)[1].strip() for line in mlmodel.splitlines()
+                     if line.strip().startswith("model_type:")), "CatBoost")
+        model = getattr(catboost, kind)()  # CatBoostClassifier / CatBoostRegressor
+        model.load_model(os.path.join(model_dir, "model.cb"))
+        return model, None
+    return mlflow.catboost.load_model(model_dir), mlflow.pyfunc.load_model(model_dir)
+
+
 def main():
     out = open(sys.argv[1], "w") if len(sys.argv) > 1 else None
     for name in CASES:
         case_dir = os.path.join(MODELS, name)
         case = json.load(open(os.path.join(case_dir, "case.json")))
-        model = mlflow.catboost.load_model(os.path.join(case_dir, "mlflow"))
-        pyfunc = mlflow.pyfunc.load_model(os.path.join(case_dir, "mlflow"))
+        model, pyfunc = load(os.path.join(case_dir, "mlflow"))
         for rows in ROWS:
             x = frame(case, rows)
             t_own = time_call(lambda: model.predict(x, thread_count=1))
-            t_pyfunc = time_call(lambda: pyfunc.predict(x))
+            t_pyfunc = time_call(lambda: pyfunc.predict(x)) if pyfunc else None
             report(out, engine="catboost", case=name, rows=rows, trees=model.tree_count_,
                    raw_s=t_own, pyfunc_s=t_pyfunc,
                    ns_tree_row=t_own * 1e9 / (rows * model.tree_count_))

@@ -16,6 +16,7 @@ pub mod served;
 pub mod shutdown;
 pub mod startup;
 pub mod state;
+pub mod tcp;
 pub mod telemetry;
 
 /// The model metadata lives in the codec (it is a wire message); the old path stays valid.
@@ -177,6 +178,8 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     let servers = async {
         tokio::try_join!(
             async {
+                use axum::serve::ListenerExt;
+                let rest = rest.tap_io(|stream| tcp::configure(stream));
                 axum::serve(rest, rest::service(state.clone()))
                     .with_graceful_shutdown(rest_drained)
                     .await
@@ -348,6 +351,8 @@ pub async fn serve_on(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|stream| tcp::configure(stream));
     axum::serve(listener, rest::service(state))
         .with_graceful_shutdown(shutdown)
         .await

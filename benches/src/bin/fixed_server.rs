@@ -65,6 +65,10 @@ fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
             eprintln!("fixed_server listening on http://{addr}");
+            // The same socket options as ironflow's listener, so the ceiling compares like
+            // with like.
+            use axum::serve::ListenerExt;
+            let listener = listener.tap_io(|stream| ironflow_server::tcp::configure(stream));
             axum::serve(listener, app).await.context("server failed")
         })
 }

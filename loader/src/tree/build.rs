@@ -83,6 +83,9 @@ impl<T: Value> ForestBuilder<T> {
         if complete_layouts_enabled() {
             forest.lay_out_complete();
         }
+        if quick_layout_enabled() {
+            forest.quick = super::quick::Quick::build(&forest).map(Box::new);
+        }
         Ok(forest)
     }
 }
@@ -460,4 +463,13 @@ fn complete_layouts_enabled() -> bool {
     static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ENABLED
         .get_or_init(|| std::env::var("IRONFLOW_TREE_LAYOUT").is_ok_and(|v| v.trim() == "complete"))
+}
+
+/// `IRONFLOW_TREE_LAYOUT=quickscorer` gives forests whose trees have at most 64 leaves the
+/// QuickScorer layout (`quick.rs`); off by default until it measures faster than the walk.
+fn quick_layout_enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| {
+        std::env::var("IRONFLOW_TREE_LAYOUT").is_ok_and(|v| v.trim() == "quickscorer")
+    })
 }

@@ -45,6 +45,10 @@ const ROWS: usize = 4;
 const TREES: usize = 3;
 /// Tree walks (rows x trees) a thread must get before a batch is split across threads.
 const PARALLEL_WORK: usize = 150_000;
+/// Parts each thread's share of a split batch is cut into: the queue of parts (`pool.rs`) then
+/// balances uneven threads, and a caller whose helpers are busy with another request works
+/// through its own parts, waiting at most for one part already started.
+const PARTS_PER_THREAD: usize = 4;
 
 /// How the weights that a row's leaves give one target are combined (ONNX-ML
 /// `aggregate_function`).
@@ -126,8 +130,10 @@ impl<T: Value> Forest<T> {
             if threads <= 1 {
                 self.evaluate_into(x, n_rows, n_cols, aggregate, checked, &mut values, &mut hit);
             } else {
-                // Rows split into one chunk per thread; each chunk writes its own rows only,
-                // trees in the same order, so results do not depend on the split.
+                // Rows split into a few parts per thread, taken from one queue by the caller and
+                // the pool's free workers (`pool.rs`); each part writes its own rows only, trees
+                // in the same order, so results do not depend on the split.
+                let chunk = part_rows(chunk);
                 let hit_chunk = if track { chunk * nt } else { 0 };
                 let mut hits: Vec<&mut [bool]> = if track {
                     hit.chunks_mut(hit_chunk.max(1)).collect()
@@ -287,6 +293,15 @@ impl<T: Value> Forest<T> {
             && self.max_feature.is_some_and(|m| m < n_cols)
             && n_rows.checked_mul(n_cols).is_some_and(|n| n <= x.len())
             && !checked;
+        if let Some(quick) = self.quick.as_deref().filter(|_| fast && dense_sum) {
+            // QuickScorer gives the walk's leaves; NaN needs the walk where nodes route it by flag
+            // (`fast` checked that the rows are in `x`).
+            let rows = &x[..n_rows * n_cols];
+            if !(self.has_nan_first && rows.iter().any(|v| v.nan())) {
+                self.walk_quick(quick, x, n_rows, n_cols, acc);
+                return;
+            }
+        }
         let run = Run {
             x,
             n_rows,
@@ -297,6 +312,27 @@ impl<T: Value> Forest<T> {
             self.walk_variant::<true>(run, dense_sum, acc);
         } else {
             self.walk_variant::<false>(run, dense_sum, acc);
+        }
+    }
+
+    /// Every row through the QuickScorer layout, leaves folded per row in tree order (dense sums
+    /// only: `apply` then writes no hit flags).
+    fn walk_quick(
+        &self,
+        quick: &super::quick::Quick<T>,
+        x: &[T],
+        n_rows: usize,
+        n_cols: usize,
+        acc: &mut Acc<'_, T>,
+    ) {
+        let n_trees = self.roots.len();
+        let mut bits = vec![0u64; n_trees];
+        let mut reached = vec![0u32; n_trees];
+        for (r, row) in x.chunks_exact(n_cols).take(n_rows).enumerate() {
+            quick.leaves_of(row, &mut bits, &mut reached);
+            for &leaf in &reached {
+                self.apply::<true>(leaf, r, acc);
+            }
         }
     }
 
@@ -706,6 +742,12 @@ fn walk_complete<T: Value, const N: usize>(
         }
     }
     at
+}
+
+/// Rows per part when a thread's share is `chunk` rows: about [`PARTS_PER_THREAD`] parts, whole
+/// blocks of [`BLOCK`] rows (at most `chunk`).
+pub(super) fn part_rows(chunk: usize) -> usize {
+    (chunk.div_ceil(PARTS_PER_THREAD).div_ceil(BLOCK) * BLOCK).min(chunk)
 }
 
 /// The shallowest and the deepest leaf over `depths` (per tree: shallowest, deepest), the step

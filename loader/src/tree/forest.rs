@@ -80,6 +80,8 @@ pub struct Forest<T> {
     /// every node's `feature` is at most `max_feature` (verified by the builder): the walk may
     /// then read `feature` without masking the flags off.
     pub(crate) raw_features: bool,
+    /// The QuickScorer layout (`quick.rs`), when turned on and every tree qualifies.
+    pub(crate) quick: Option<Box<super::quick::Quick<T>>>,
 }
 
 impl<T: Value> Forest<T> {
@@ -105,6 +107,7 @@ impl<T: Value> Forest<T> {
             flat_leaves: Vec::new(),
             links_checked: false,
             raw_features: false,
+            quick: None,
         }
     }
 

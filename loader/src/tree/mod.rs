@@ -30,6 +30,7 @@ mod eval;
 mod forest;
 mod oblivious;
 mod pool;
+mod quick;
 mod sets;
 mod spec;
 mod value;

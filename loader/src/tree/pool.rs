@@ -1,12 +1,19 @@
 //! The worker threads large evaluations share: one pool of `max_threads() - 1` parked workers
 //! (rayon-core's), started on first use, so a large batch wakes workers instead of spawning
-//! threads per call. The calling thread always takes the first part itself.
+//! threads per call.
+//!
+//! The parts of one call form a queue that the calling thread and the helpers it asks for all
+//! take from, the caller first. A caller whose helpers are busy with another request's parts
+//! therefore works through its own queue itself instead of waiting for them (issue 18 item 4:
+//! two large requests at once each progress on their own thread and share the cores the OS
+//! gives them); a helper that starts once the queue is empty returns at once, so the caller
+//! waits at most for the parts already started.
 //!
 //! rayon-core rather than a hand-written pool: the parts borrow the request's rows and output
 //! slices, and handing borrowed work to a persistent thread safely needs a scope that waits for
 //! it, which rayon-core provides (`in_place_scope`) without any `unsafe` here.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use rayon_core::ThreadPool;
 
@@ -30,24 +37,37 @@ fn pool() -> Option<&'static ThreadPool> {
     .as_ref()
 }
 
-/// Runs `work` on every part, the first on the calling thread and the others on the pool's
-/// workers, and returns when all are done (a panic in a part is resumed here).
+/// Runs `work` on every part and returns when all are done (a panic in a part is resumed
+/// here). The calling thread takes parts from the front of the queue until it is empty; up to
+/// `max_threads() - 1` pool workers take from the same queue when they are free.
 pub(crate) fn run_parts<P: Send>(parts: Vec<P>, work: impl Fn(P) + Sync) {
-    let mut parts = parts.into_iter();
-    let Some(first) = parts.next() else {
+    let helpers = match pool() {
+        Some(pool) if parts.len() > 1 => {
+            Some((pool, (parts.len() - 1).min(pool.current_num_threads())))
+        }
+        _ => None,
+    };
+    let Some((pool, helpers)) = helpers else {
+        parts.into_iter().for_each(work);
         return;
     };
-    match pool() {
-        Some(pool) if parts.len() > 0 => pool.in_place_scope(|scope| {
-            let work = &work;
-            for part in parts {
-                scope.spawn(move |_| work(part));
-            }
-            work(first);
-        }),
-        _ => {
-            work(first);
-            parts.for_each(work);
+    let queue = Mutex::new(parts.into_iter());
+    let drain = || {
+        while let Some(part) = take(&queue) {
+            work(part);
         }
-    }
+    };
+    pool.in_place_scope(|scope| {
+        let drain = &drain;
+        for _ in 0..helpers {
+            scope.spawn(move |_| drain());
+        }
+        drain();
+    });
+}
+
+/// The next part of the queue (the lock is released before the part runs, so a part that
+/// panics leaves the queue usable; a poisoned lock still hands out the remaining parts).
+fn take<I: Iterator>(queue: &Mutex<I>) -> Option<I::Item> {
+    queue.lock().unwrap_or_else(PoisonError::into_inner).next()
 }

@@ -370,6 +370,51 @@ fn large_batches_split_across_threads_give_the_same_results() {
     }
 }
 
+#[test]
+fn concurrent_large_batches_share_the_pool_and_give_the_same_results() {
+    // Several callers at once, each splitting its batch into parts that its own thread and the
+    // pool's workers take from one queue: every caller gets exactly its single-call answer.
+    let mut rng = Lcg(5);
+    let (nf, nt) = (4, 1);
+    let trees: Vec<_> = (0..60).map(|_| random_tree(&mut rng, nf, nt, 7)).collect();
+    let f = forest(nf, nt, &trees).expect("valid");
+    let n_rows = 12_007;
+    let batches: Vec<Vec<f32>> = (0..3)
+        .map(|_| random_rows(&mut rng, n_rows, nf, 5))
+        .collect();
+    let alone: Vec<_> = batches
+        .iter()
+        .map(|x| {
+            f.aggregate(x, n_rows, nf, Aggregate::Sum)
+                .expect("evaluates")
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        let calls: Vec<_> = batches
+            .iter()
+            .map(|x| scope.spawn(|| f.aggregate(x, n_rows, nf, Aggregate::Sum)))
+            .collect();
+        for (call, want) in calls.into_iter().zip(&alone) {
+            let got = call.join().expect("no panic").expect("evaluates");
+            assert_eq!(bits(&got), bits(want));
+        }
+    });
+    for r in (0..n_rows).step_by(331).chain([n_rows - 1]) {
+        let x = &batches[1][r * nf..(r + 1) * nf];
+        let one = f.aggregate(x, 1, nf, Aggregate::Sum).expect("evaluates");
+        assert_eq!(alone[1].row(r), one.row(0), "row {r}");
+    }
+}
+
+#[test]
+fn parts_are_whole_blocks_within_a_thread_share() {
+    use super::eval::part_rows;
+    assert_eq!(part_rows(5_000), 1_280);
+    assert_eq!(part_rows(64), 64);
+    assert_eq!(part_rows(100), 64);
+    assert_eq!(part_rows(8), 8);
+}
+
 /// Threads the evaluator may use here (at most 2 are asked for by the test above).
 fn max_threads_for_tests() -> usize {
     std::env::var("IRONFLOW_TREE_THREADS")
@@ -620,23 +665,31 @@ fn tree_speed() {
         let trees: Vec<_> = (0..n_trees)
             .map(|_| complete_tree(&mut rng, nf, n_targets, depth))
             .collect();
-        let f = forest(nf, n_targets, &trees).expect("valid");
-        for n_rows in [1, 16, 64, 256, 4096] {
-            let x: Vec<f32> = (0..n_rows * nf).map(|_| rng.unit() as f32).collect();
-            let reps = (2_000_000 / (n_rows * n_trees)).max(3);
-            let start = std::time::Instant::now();
-            let mut check = 0.0f32;
-            for _ in 0..reps {
-                check += f
-                    .aggregate(&x, n_rows, nf, Aggregate::Sum)
-                    .expect("evaluates")
-                    .values()[0];
+        let walk = forest(nf, n_targets, &trees).expect("valid");
+        let mut quick = walk.clone();
+        quick.quick = super::quick::Quick::build(&quick).map(Box::new);
+        let layouts = [("walk", &walk), ("quickscorer", &quick)];
+        for (layout, f) in layouts
+            .into_iter()
+            .filter(|(l, f)| *l == "walk" || f.quick.is_some())
+        {
+            for n_rows in [1, 16, 64, 256, 4096] {
+                let x: Vec<f32> = (0..n_rows * nf).map(|_| rng.unit() as f32).collect();
+                let reps = (2_000_000 / (n_rows * n_trees)).max(3);
+                let start = std::time::Instant::now();
+                let mut check = 0.0f32;
+                for _ in 0..reps {
+                    check += f
+                        .aggregate(&x, n_rows, nf, Aggregate::Sum)
+                        .expect("evaluates")
+                        .values()[0];
+                }
+                let ns = start.elapsed().as_nanos() as f64 / (reps * n_rows * n_trees) as f64;
+                eprintln!(
+                    "{layout}: {n_trees} trees depth {depth} ({} nodes), {n_targets} targets, batch {n_rows}: {ns:.1} ns/tree/row ({check:.0})",
+                    f.n_nodes()
+                );
             }
-            let ns = start.elapsed().as_nanos() as f64 / (reps * n_rows * n_trees) as f64;
-            eprintln!(
-                "{n_trees} trees depth {depth} ({} nodes), {n_targets} targets, batch {n_rows}: {ns:.1} ns/tree/row ({check:.0})",
-                f.n_nodes()
-            );
         }
     }
 }
@@ -810,4 +863,69 @@ fn flag_free_forests_walk_unmasked_features_with_the_same_bits() {
     let trees: Vec<_> = (0..3).map(|_| random_tree(&mut rng, nf, 1, 6)).collect();
     let f = forest(nf, 1, &trees).expect("valid");
     assert_eq!(f.raw_features, !f.has_nan_first && !f.has_sets);
+}
+
+/// `tree` with every leaf holding one weight per target, in target order (a dense forest).
+fn dense_leaves(mut tree: TreeSpec<f32>, nt: usize, rng: &mut Lcg) -> TreeSpec<f32> {
+    for node in &mut tree.nodes {
+        if let TreeNode::Leaf(ws) = node {
+            *ws = (0..nt)
+                .map(|target| LeafWeight {
+                    target,
+                    weight: rng.unit() as f32 - 0.5,
+                })
+                .collect();
+        }
+    }
+    tree
+}
+
+#[test]
+fn quickscorer_layout_gives_the_walks_bits() {
+    let mut rng = Lcg(23);
+    for (nf, nt) in [(5, 1), (4, 2), (6, 3)] {
+        let trees: Vec<_> = (0..30)
+            .map(|_| {
+                let tree = numeric_only(random_tree(&mut rng, nf, nt, 6));
+                dense_leaves(tree, nt, &mut rng)
+            })
+            .collect();
+        let walk = forest(nf, nt, &trees).expect("valid");
+        assert!(walk.dense);
+        let mut quick = walk.clone();
+        quick.quick = super::quick::Quick::build(&quick).map(Box::new);
+        assert!(
+            quick.quick.is_some(),
+            "trees of depth 6 have at most 64 leaves"
+        );
+        for nan_every in [0, 3] {
+            for n_rows in [1, 5, 64, 300] {
+                let x = random_rows(&mut rng, n_rows, nf, nan_every);
+                for aggregate in [Aggregate::Sum, Aggregate::Average] {
+                    let want = walk.aggregate(&x, n_rows, nf, aggregate).expect("walks");
+                    let got = quick.aggregate(&x, n_rows, nf, aggregate).expect("scores");
+                    assert_eq!(
+                        bits(&got),
+                        bits(&want),
+                        "{nf}x{nt}, {n_rows} rows, NaN 1/{nan_every}"
+                    );
+                }
+                let got = quick
+                    .aggregate(&x, n_rows, nf, Aggregate::Sum)
+                    .expect("scores");
+                assert_rows_match_reference(&got, &trees, &x, nf, nt);
+            }
+        }
+    }
+}
+
+#[test]
+fn quickscorer_layout_needs_at_most_64_leaves_and_no_sets() {
+    let mut rng = Lcg(3);
+    let deep = forest(3, 1, &[complete_tree(&mut rng, 3, 1, 7)]).expect("valid");
+    assert!(super::quick::Quick::build(&deep).is_none(), "128 leaves");
+    let shallow = forest(3, 1, &[complete_tree(&mut rng, 3, 1, 6)]).expect("valid");
+    assert!(super::quick::Quick::build(&shallow).is_some(), "64 leaves");
+    let sets = forest(1, 1, &[stump(Split::Member(vec![1.0f32, 2.0]), false)]).expect("valid");
+    assert!(super::quick::Quick::build(&sets).is_none());
 }

@@ -15,6 +15,7 @@ use ironflow_proto::inference::grpc_inference_service_server::GrpcInferenceServi
 use ironflow_proto::inference::model_repository::model_repository_service_server::ModelRepositoryServiceServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::StreamExt;
 
 pub use service::{HealthService, InferenceService};
 
@@ -56,7 +57,15 @@ pub async fn serve_grpc_incoming(
         .add_service(inference)
         .add_service(repository)
         .add_service(health)
-        .serve_with_incoming_shutdown(incoming, shutdown)
+        .serve_with_incoming_shutdown(
+            incoming.map(|accepted| {
+                if let Ok(stream) = &accepted {
+                    crate::tcp::configure(stream);
+                }
+                accepted
+            }),
+            shutdown,
+        )
         .await
         .context("gRPC server failed")
 }
