@@ -14,6 +14,7 @@ pub mod mlmodel;
 pub mod model;
 pub mod onnx_ml;
 pub mod pickle;
+pub mod plan;
 pub mod pyobj;
 pub mod runtime;
 pub mod sklearn;

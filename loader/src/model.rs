@@ -44,6 +44,11 @@ pub struct TensorInfo {
 pub trait Predictor: Send + Sync {
     /// Runs the model on the request's inputs and returns its outputs in model order.
     fn predict(&self, inputs: Vec<NamedTensor>) -> Result<Vec<NamedTensor>, PredictError>;
+
+    /// What the predictor runs, for `ironflow inspect` (empty when it does not say).
+    fn plan(&self) -> crate::plan::Plan {
+        crate::plan::Plan::default()
+    }
 }
 
 /// How the model's pyfunc hands its outputs back, which decides how MLServer encodes them.
@@ -160,6 +165,11 @@ impl LoadedModel {
     /// The signature's params schema (MLflow >= 2.6), if the model was logged with one.
     pub fn params_schema(&self) -> Option<&ParamsSchema> {
         self.signature.as_ref()?.params.as_ref()
+    }
+
+    /// The compiled plan: the steps and the engine each runs on (`ironflow inspect`).
+    pub fn plan(&self) -> crate::plan::Plan {
+        self.predictor.plan()
     }
 
     /// Runs the model. Thread-safe; blocking (call it from a blocking pool).

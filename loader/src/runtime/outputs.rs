@@ -65,6 +65,13 @@ pub(crate) struct RuntimePredictor {
 }
 
 impl Predictor for RuntimePredictor {
+    fn plan(&self) -> crate::plan::Plan {
+        self.methods
+            .first()
+            .map(|m| m.predictor.plan())
+            .unwrap_or_default()
+    }
+
     fn predict(&self, inputs: Vec<NamedTensor>) -> Result<Vec<NamedTensor>, PredictError> {
         let mut out = Vec::with_capacity(self.methods.len());
         let last = self.methods.len().saturating_sub(1);
