@@ -50,6 +50,97 @@ pub fn sklearn_plan(root: &Obj) -> Plan {
     Plan { summary, parts }
 }
 
+/// Every class in a scikit-learn model's structure (the root, Pipeline steps, ColumnTransformer
+/// and FeatureUnion members, meta-estimators' `estimator`s) that has no compiler, with where it
+/// sits; empty when the model is not a readable scikit-learn flavor. The compilers stop at the
+/// first one; this lists them all for `ironflow inspect`.
+pub fn sklearn_unsupported(dir: &std::path::Path) -> Vec<(String, String)> {
+    let Some(root) = read_sklearn(dir) else {
+        return Vec::new();
+    };
+    let registry = crate::sklearn::Registry::with_builtins();
+    let mut found = Vec::new();
+    walk_unsupported(&root, "", &registry, &mut found, 0);
+    found
+}
+
+/// The object tree of a directory's `sklearn` flavor, read as the flavor reads it.
+fn read_sklearn(dir: &std::path::Path) -> Option<Obj> {
+    let mlmodel = crate::mlmodel::MlModel::read_dir(dir).ok()?;
+    let block = mlmodel.flavors.get("sklearn")?;
+    let file = block.get("pickled_model")?.as_str()?;
+    let bytes = std::fs::read(dir.join(file)).ok()?;
+    match block.get("serialization_format").and_then(|f| f.as_str()) {
+        Some("skops") => crate::skops::read_skops(&bytes).ok(),
+        _ => crate::pickle::read_pickle(&bytes).ok(),
+    }
+}
+
+fn walk_unsupported(
+    obj: &Obj,
+    at: &str,
+    registry: &crate::sklearn::Registry,
+    found: &mut Vec<(String, String)>,
+    depth: usize,
+) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let Some(class) = obj.class_path() else {
+        return;
+    };
+    let children: Vec<(String, Obj)> = match short_name(obj).as_str() {
+        "Pipeline" => obj
+            .attr("steps")
+            .and_then(|s| s.as_list())
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+            .filter_map(|(i, step)| Some((format!("steps[{i}]"), step.as_list()?.get(1)?.clone())))
+            .collect(),
+        "ColumnTransformer" | "FeatureUnion" => {
+            let key = if class.ends_with("FeatureUnion") {
+                "transformer_list"
+            } else if obj.attr("transformers_").is_some() {
+                "transformers_"
+            } else {
+                "transformers"
+            };
+            obj.attr(key)
+                .and_then(|s| s.as_list())
+                .unwrap_or(&[])
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| Some((format!("{key}[{i}]"), t.as_list()?.get(1)?.clone())))
+                .collect()
+        }
+        _ => {
+            if !registry.contains(&class) {
+                found.push((class, at.to_owned()));
+            }
+            [
+                "estimator",
+                "base_estimator",
+                "final_estimator_",
+                "regressor_",
+            ]
+            .iter()
+            .filter_map(|k| Some(((*k).to_owned(), obj.attr(k)?.clone())))
+            .filter(|(_, o)| o.as_instance().is_some())
+            .collect()
+        }
+    };
+    let name = short_name(obj);
+    for (key, child) in children {
+        let here = if at.is_empty() {
+            format!("{name}.{key}")
+        } else {
+            format!("{at}.{key}")
+        };
+        walk_unsupported(&child, &here, registry, found, depth + 1);
+    }
+}
+
 /// The short class name of an instance (`LogisticRegression`), else a short rendering.
 fn short_name(obj: &Obj) -> String {
     match obj.as_ref() {
