@@ -23,3 +23,4 @@ mod shutdown;
 mod sources;
 mod startup;
 mod stream;
+mod tools;
