@@ -7,8 +7,8 @@
 //! of shape `[-1, k]` gets the batch's `k` numeric columns packed into it, as pyfunc turns a
 //! DataFrame into the tensor. Nulls in float columns are NaN; elsewhere they are refused.
 //!
-//! Out: one column per output, named as the server names it (`name` for a `[n]` output,
-//! `name_0..name_k` for `[n, k]`).
+//! Out: one column per output, named as the server names it (`name` for a `[n]` or `[n, 1]`
+//! output, `name_0..name_k` for `[n, k]`).
 
 pub mod read;
 pub mod write;
@@ -80,60 +80,91 @@ pub fn batch_to_inputs(
     batch: &RecordBatch,
     schema: Option<&MlSchema>,
 ) -> Result<Vec<NamedTensor>, ArrowError> {
-    if let Some((name, dtype, width)) = single_matrix(schema) {
-        if width == batch.num_columns() {
-            return pack_matrix(batch, name, dtype);
+    let arrow_schema = batch.schema();
+    let names: Vec<&str> = arrow_schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    let matrices = matrices(schema);
+    // One `[-1, k]` tensor and `k` columns not named after it: all of them, in order.
+    if let [(name, dtype, width)] = matrices.as_slice() {
+        if *width == batch.num_columns() && !names.contains(&name.as_str()) {
+            let all: Vec<usize> = (0..*width).collect();
+            return Ok(vec![pack_matrix(batch, &all, name, *dtype)?]);
         }
     }
-    let arrow_schema = batch.schema();
-    arrow_schema
+    let mut inputs = Vec::new();
+    let mut packed = vec![false; names.len()];
+    // `name_0..name_{k-1}` columns of a `[-1, k]` tensor input (as predict writes outputs).
+    for (name, dtype, width) in &matrices {
+        let wanted: Option<Vec<usize>> = (0..*width)
+            .map(|j| names.iter().position(|n| *n == format!("{name}_{j}")))
+            .collect();
+        if let Some(indices) = wanted.filter(|_| !names.contains(&name.as_str())) {
+            for &i in &indices {
+                packed[i] = true;
+            }
+            inputs.push(pack_matrix(batch, &indices, name, *dtype)?);
+        }
+    }
+    for (i, (field, column)) in arrow_schema
         .fields()
         .iter()
         .zip(batch.columns())
-        .map(|(field, column)| {
-            Ok(NamedTensor::new(
+        .enumerate()
+    {
+        if !packed[i] {
+            inputs.push(NamedTensor::new(
                 field.name(),
                 column_tensor(field.name(), column)?,
-            ))
-        })
-        .collect()
+            ));
+        }
+    }
+    Ok(inputs)
 }
 
-/// A signature made of one tensor of shape `[-1, k]`: its name (as the binder knows it), dtype
-/// and `k`.
-fn single_matrix(schema: Option<&MlSchema>) -> Option<(String, DatumType, usize)> {
-    let schema = schema?;
-    let [TypedSpec::Tensor(spec)] = schema.specs.as_slice() else {
-        return None;
+/// The signature's tensors of shape `[-1, k]`: name (as the binder knows it), dtype and `k`.
+fn matrices(schema: Option<&MlSchema>) -> Vec<(String, DatumType, usize)> {
+    let Some(schema) = schema else {
+        return Vec::new();
     };
-    let [-1, k] = spec.shape.as_slice() else {
-        return None;
-    };
-    let dtype = match spec.dtype.as_str() {
-        "float32" => DatumType::F32,
-        "float64" => DatumType::F64,
-        "int32" => DatumType::I32,
-        "int64" => DatumType::I64,
-        _ => return None,
-    };
-    let name = schema.names("input").into_iter().next()?;
-    Some((name, dtype, usize::try_from(*k).ok()?))
+    schema
+        .specs
+        .iter()
+        .zip(schema.names("input"))
+        .filter_map(|(spec, name)| {
+            let TypedSpec::Tensor(spec) = spec else {
+                return None;
+            };
+            let [-1, k] = spec.shape.as_slice() else {
+                return None;
+            };
+            let dtype = match spec.dtype.as_str() {
+                "float32" => DatumType::F32,
+                "float64" => DatumType::F64,
+                "int32" => DatumType::I32,
+                "int64" => DatumType::I64,
+                _ => return None,
+            };
+            Some((name, dtype, usize::try_from(*k).ok()?))
+        })
+        .collect()
 }
 
 /// The batch's numeric columns as one row-major `[n, k]` tensor of `dtype`.
 fn pack_matrix(
     batch: &RecordBatch,
-    name: String,
+    indices: &[usize],
+    name: &str,
     dtype: DatumType,
-) -> Result<Vec<NamedTensor>, ArrowError> {
+) -> Result<NamedTensor, ArrowError> {
     let n = batch.num_rows();
-    let k = batch.num_columns();
+    let k = indices.len();
     let schema = batch.schema();
-    let columns: Vec<Vec<f64>> = schema
-        .fields()
+    let columns: Vec<Vec<f64>> = indices
         .iter()
-        .zip(batch.columns())
-        .map(|(f, c)| floats(f.name(), c))
+        .map(|&i| floats(schema.field(i).name(), batch.column(i)))
         .collect::<Result<_, _>>()?;
     let mut values = Vec::with_capacity(n * k);
     for row in 0..n {
@@ -145,7 +176,7 @@ fn pack_matrix(
         .cast_to_dt(dtype)
         .map_err(|e| ArrowError::Library(e.to_string()))?
         .into_owned();
-    Ok(vec![NamedTensor::new(name, tensor)])
+    Ok(NamedTensor::new(name, tensor))
 }
 
 /// A numeric column as f64 (nulls as NaN), for packing.
@@ -250,7 +281,7 @@ pub fn outputs_to_batch(outputs: &[NamedTensor]) -> Result<RecordBatch, ArrowErr
         let shape = output.tensor.shape();
         let (n, k, split) = match shape {
             [n] => (*n, 1, false),
-            [n, k] => (*n, *k, true),
+            [n, k] => (*n, *k, *k != 1),
             [] => (1, 1, false),
             other => {
                 return Err(ArrowError::Output {

@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use ironflow_loader::mlmodel::Schema as MlSchema;
 use ironflow_loader::NamedTensor;
 
 use crate::arrow_io::read::{self, Batches};
@@ -164,7 +165,11 @@ async fn score(
     let window = state.inference_slots.available_permits().max(1);
     let mut in_flight: VecDeque<tokio::task::JoinHandle<Result<Inference, ServeError>>> =
         VecDeque::new();
-    let mut next = requests(source);
+    let schema = state
+        .models()
+        .next()
+        .and_then(|m| m.model.input_schema().cloned());
+    let mut next = requests(source, schema);
     loop {
         while in_flight.len() < window {
             match next() {
@@ -195,24 +200,27 @@ async fn score(
 }
 
 /// The source as a sequence of pipeline requests.
-fn requests(source: Source) -> Box<dyn FnMut() -> Option<anyhow::Result<Request>> + Send> {
+fn requests(
+    source: Source,
+    schema: Option<MlSchema>,
+) -> Box<dyn FnMut() -> Option<anyhow::Result<Request>> + Send> {
     match source {
         Source::Json(body) => {
             let mut body = Some(body);
-            Box::new(move || body.take().map(json_request))
+            Box::new(move || body.take().map(|b| json_request(b, schema.as_ref())))
         }
         Source::Csv(mut chunks) => Box::new(move || {
             chunks.next().map(|chunk| {
                 let chunk = chunk?;
                 Ok(tensors_request(
-                    parse_csv(&chunk, None).map_err(ServeError::from)?,
+                    parse_csv(&chunk, schema.as_ref()).map_err(ServeError::from)?,
                 ))
             })
         }),
         Source::Arrow(mut batches) => Box::new(move || {
             batches.next().map(|batch| {
                 let batch = batch?;
-                Ok(tensors_request(batch_to_inputs(&batch, None)?))
+                Ok(tensors_request(batch_to_inputs(&batch, schema.as_ref())?))
             })
         }),
     }
@@ -229,7 +237,7 @@ fn tensors_request(inputs: Vec<NamedTensor>) -> Request {
 
 /// A JSON body: a v2 request when its `inputs` are v2 tensors (objects with `datatype`), else
 /// MLflow's scoring formats.
-fn json_request(body: Vec<u8>) -> anyhow::Result<Request> {
+fn json_request(body: Vec<u8>, schema: Option<&MlSchema>) -> anyhow::Result<Request> {
     let value: serde_json::Value =
         serde_json::from_slice(&body).context("the JSON input is not valid JSON")?;
     let is_v2 = value
@@ -243,7 +251,7 @@ fn json_request(body: Vec<u8>) -> anyhow::Result<Request> {
         let (request, _) = crate::rest::infer::decode(request, &[])?;
         return Ok(request);
     }
-    let (inputs, params) = parse_json_with_params(&body, None).map_err(ServeError::from)?;
+    let (inputs, params) = parse_json_with_params(&body, schema).map_err(ServeError::from)?;
     Ok(Request {
         id: None,
         parameters: RequestParameters::mlflow(params),
