@@ -308,7 +308,7 @@ impl CsvChunks {
                 return Ok((!record.is_empty()).then_some(record));
             }
             quotes += record[start..].iter().filter(|&&b| b == b'"').count();
-            if quotes % 2 == 0 {
+            if quotes.is_multiple_of(2) {
                 return Ok(Some(record));
             }
         }
@@ -368,7 +368,7 @@ enum Sink {
         parts: Vec<Vec<NamedTensor>>,
     },
     /// Columnar output, written batch by batch.
-    Columnar(BatchWriter<BufWriter<File>>),
+    Columnar(Box<BatchWriter<BufWriter<File>>>),
 }
 
 impl Sink {
@@ -377,17 +377,18 @@ impl Sink {
             File::create(path).with_context(|| format!("cannot create {}", path.display()))
         };
         Ok(match (format, path) {
-            (Some(Format::Csv), Some(p)) => {
-                Self::Columnar(BatchWriter::new(Columnar::Csv, BufWriter::new(create(p)?)))
-            }
-            (Some(Format::Parquet), Some(p)) => Self::Columnar(BatchWriter::new(
+            (Some(Format::Csv), Some(p)) => Self::Columnar(Box::new(BatchWriter::new(
+                Columnar::Csv,
+                BufWriter::new(create(p)?),
+            ))),
+            (Some(Format::Parquet), Some(p)) => Self::Columnar(Box::new(BatchWriter::new(
                 Columnar::Parquet,
                 BufWriter::new(create(p)?),
-            )),
-            (Some(Format::Arrow), Some(p)) => Self::Columnar(BatchWriter::new(
+            ))),
+            (Some(Format::Arrow), Some(p)) => Self::Columnar(Box::new(BatchWriter::new(
                 Columnar::Arrow,
                 BufWriter::new(create(p)?),
-            )),
+            ))),
             (_, Some(p)) => Self::Json {
                 out: Box::new(BufWriter::new(create(p)?)),
                 gathered: None,
