@@ -68,6 +68,9 @@ pub async fn infer_response(
         state,
         Target::named(name, version),
         |served: &ServedModel| {
+            if super::arrow::is_arrow(headers) {
+                return super::arrow::decode(served, body);
+            }
             let (request, binary) = binary::split(&served.metadata, headers, body)?;
             decode(request, &binary)
         },

@@ -502,3 +502,52 @@ fn arrow_cast_f64(column: &ArrayRef) -> Vec<f64> {
         other => panic!("{other}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_infer_takes_an_arrow_stream_body() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/corpus");
+    for case in ["sk-columntransformer-rf-mixed-new", "onnx-mlp-new"] {
+        let dir = corpus.join(case);
+        let request = read_json(&dir.join("request.json"));
+        let server = TestServer::start(&dir.join("model"), "m").await;
+        let (status, json_answer) = server.infer(&request).await;
+        assert_eq!(status, 200);
+        let batch = request_batch(&request);
+        // Two batches in one stream: rows are concatenated.
+        let (a, b) = (batch.slice(0, 3), batch.slice(3, batch.num_rows() - 3));
+        let mut body = Vec::new();
+        let mut writer =
+            arrow_ipc::writer::StreamWriter::try_new(&mut body, &batch.schema()).expect("writer");
+        writer.write(&a).expect("write");
+        writer.write(&b).expect("write");
+        writer.finish().expect("finish");
+        drop(writer);
+        let response = server
+            .client
+            .post(format!("{}/v2/models/m/infer", server.base))
+            .header("content-type", "application/vnd.apache.arrow.stream")
+            .body(body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), 200);
+        let answer: Value = response.json().await.expect("json");
+        assert_eq!(
+            values(&answer["outputs"]),
+            values(&json_answer["outputs"]),
+            "{case}"
+        );
+
+        let garbage = server
+            .client
+            .post(format!("{}/v2/models/m/infer", server.base))
+            .header("content-type", "application/vnd.apache.arrow.stream")
+            .body(b"not arrow".to_vec())
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(garbage.status(), 400);
+        let text = garbage.text().await.expect("text");
+        assert!(text.contains("Arrow IPC stream"), "{text}");
+    }
+}
