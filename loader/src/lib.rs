@@ -18,6 +18,7 @@ pub mod model;
 pub mod onnx_ml;
 mod outputs;
 pub mod pickle;
+pub mod plan;
 pub mod pyobj;
 pub mod runtime;
 pub mod sklearn;

@@ -77,6 +77,11 @@ pub trait Predictor: Send + Sync {
         let _ = outputs;
         self.predict(inputs)
     }
+
+    /// What the predictor runs, for `ironflow inspect` (empty when it does not say).
+    fn plan(&self) -> crate::plan::Plan {
+        crate::plan::Plan::default()
+    }
 }
 
 /// How the model's pyfunc hands its outputs back, which decides how MLServer encodes them.
@@ -193,6 +198,11 @@ impl LoadedModel {
     /// The signature's params schema (MLflow >= 2.6), if the model was logged with one.
     pub fn params_schema(&self) -> Option<&ParamsSchema> {
         self.signature.as_ref()?.params.as_ref()
+    }
+
+    /// The compiled plan: the steps and the engine each runs on (`ironflow inspect`).
+    pub fn plan(&self) -> crate::plan::Plan {
+        self.predictor.plan()
     }
 
     /// Runs the model. Thread-safe; blocking (call it from a blocking pool).

@@ -22,6 +22,13 @@ pub enum Command {
     /// Serve an MLflow model directory, or a repository of them (folders with
     /// `model-settings.json` or `MLmodel`), over the v2 REST and gRPC protocols.
     Serve(ServeArgs),
+    /// Read a model as `serve` would and say whether it serves: flavor, format, signature,
+    /// compiled plan, load time and memory, or every reason it is refused. Exit code 0: serves,
+    /// 1: refused, 2: could not be read.
+    Inspect(crate::cli::inspect::InspectArgs),
+    /// Score a file (CSV, JSON, Parquet, Arrow IPC) with the model, without a server: the same
+    /// compiled model, schema enforcement and outputs as `serve`.
+    Predict(crate::cli::predict::PredictArgs),
 }
 
 /// Options of `ironflow serve`.
@@ -298,6 +305,7 @@ mod tests {
         all.extend_from_slice(args);
         Cli::try_parse_from(all).map(|cli| match cli.command {
             Command::Serve(args) => args,
+            other => panic!("not serve: {other:?}"),
         })
     }
 

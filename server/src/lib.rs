@@ -2,7 +2,9 @@
 //! them) and serves them over the KServe v2 / Open Inference Protocol REST and gRPC APIs,
 //! following MLServer's wire conventions.
 
+pub mod arrow_io;
 pub mod batching;
+pub mod cli;
 pub mod codec;
 pub mod config;
 pub mod docs;
@@ -34,9 +36,14 @@ use repository::{LoadOptions, ModelSpec, Registry, ServerSettings};
 use shutdown::Readiness;
 use state::AppState;
 
-/// Runs the command the CLI asked for.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command the CLI asked for; `Ok` holds the process exit code (`inspect` answers 0,
+/// 1 or 2).
+pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
+        Command::Inspect(args) => Ok(cli::inspect::main(&args)),
+        Command::Predict(args) => {
+            cli::predict::main(&args).map(|()| std::process::ExitCode::SUCCESS)
+        }
         Command::Serve(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -46,7 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             // An inference still running on the blocking pool after the grace period must not
             // keep the process alive.
             runtime.shutdown_timeout(Duration::from_secs(1));
-            result
+            result.map(|()| std::process::ExitCode::SUCCESS)
         }
     }
 }

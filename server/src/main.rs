@@ -13,7 +13,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     ironflow_server::telemetry::init_for(&cli);
     match ironflow_server::run(cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // Once: an error already logged where it happened is not repeated.
             if !ironflow_server::telemetry::already_logged(&e) {

@@ -21,7 +21,12 @@ pub fn init() {
 /// Installs the global subscriber per the logging settings of the model directory's
 /// `settings.json` (when it is a local folder) and the `MLSERVER_*` environment.
 pub fn init_for(cli: &Cli) {
-    let Command::Serve(args) = &cli.command;
+    let Command::Serve(args) = &cli.command else {
+        // `inspect` and `predict` write their answer to stdout: only warnings and errors go to
+        // stderr (RUST_LOG still wins).
+        install_with(false, "warn");
+        return;
+    };
     let dir: &Path = &args.model_dir;
     let env = |name: &str| std::env::var(name).ok();
     let (debug, structured) = settings::logging_settings(dir.is_dir().then_some(dir), &env);
@@ -35,7 +40,10 @@ pub fn colour_wanted(stderr_is_terminal: bool, no_color: Option<&str>) -> bool {
 }
 
 fn install(debug: bool, structured: bool) {
-    let default = if debug { "debug" } else { "info" };
+    install_with(structured, if debug { "debug" } else { "info" });
+}
+
+fn install_with(structured: bool, default: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let no_color = std::env::var("NO_COLOR").ok();
     let colour = !structured && colour_wanted(std::io::stderr().is_terminal(), no_color.as_deref());

@@ -38,6 +38,14 @@ pub(crate) struct Compiled {
 }
 
 impl Compiled {
+    /// The number of trees and the engine they run on (`ironflow inspect`).
+    pub(crate) fn describe(&self) -> (usize, &'static str) {
+        match &self.engine {
+            Engine::Oblivious(f) => (f.n_trees(), "oblivious trees"),
+            Engine::NonSymmetric(f) => (f.n_trees(), "trees"),
+        }
+    }
+
     /// Compiles `model`'s trees and CTRs.
     pub(crate) fn new(model: &Model) -> Result<Self, CbError> {
         let n_floats = model.floats.len();

@@ -303,6 +303,11 @@ impl CbPredictor {
 }
 
 impl Predictor for CbPredictor {
+    fn plan(&self) -> crate::plan::Plan {
+        let (trees, engine) = self.compiled.describe();
+        crate::plan::Plan::single(format!("CatBoost ({trees} trees)"), engine)
+    }
+
     fn predict(&self, inputs: Vec<NamedTensor>) -> Result<Vec<NamedTensor>, PredictError> {
         let (raw, n_rows) = self.raw(inputs)?;
         let dim = self.compiled.dim();

@@ -82,6 +82,7 @@ pub fn load(
             binder,
             estimator,
             method,
+            plan: crate::plan::sklearn_plan(&root),
         }),
     ))
 }
@@ -156,6 +157,7 @@ struct SklearnPredictor {
     binder: Binder,
     estimator: Box<dyn Estimator>,
     method: Method,
+    plan: crate::plan::Plan,
 }
 
 impl Predictor for SklearnPredictor {
@@ -163,5 +165,9 @@ impl Predictor for SklearnPredictor {
         let data = self.binder.bind(inputs)?;
         let out = self.estimator.run(self.method, data)?;
         Ok(vec![NamedTensor::new(OUTPUT, out.into_tensor()?)])
+    }
+
+    fn plan(&self) -> crate::plan::Plan {
+        self.plan.clone()
     }
 }

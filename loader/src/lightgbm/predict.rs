@@ -164,6 +164,17 @@ impl LgbPredictor {
 }
 
 impl Predictor for LgbPredictor {
+    fn plan(&self) -> crate::plan::Plan {
+        crate::plan::Plan::single(
+            format!(
+                "LightGBM ({} trees, {} outputs)",
+                self.forest.n_trees(),
+                self.forest.n_targets().max(1)
+            ),
+            "trees",
+        )
+    }
+
     fn predict(&self, inputs: Vec<NamedTensor>) -> Result<Vec<NamedTensor>, PredictError> {
         let m = self.binder.bind(inputs)?;
         let values = self.scores(&m.values, m.n_rows, m.n_cols)?;

@@ -85,6 +85,7 @@ pub(super) fn load_sklearn(file: &Path) -> Result<LoadedModel, LoadError> {
                 binder: Binder::new(None).map_err(&fail)?,
                 estimator: Arc::clone(&estimator),
                 method,
+                plan: crate::plan::sklearn_plan(&root),
             }),
             two_columns: false,
         });
@@ -125,6 +126,7 @@ struct SklearnMethod {
     binder: Binder,
     estimator: Arc<dyn Estimator>,
     method: crate::sklearn::Method,
+    plan: crate::plan::Plan,
 }
 
 impl Predictor for SklearnMethod {
@@ -135,6 +137,10 @@ impl Predictor for SklearnMethod {
             self.method.name(),
             out.into_tensor()?,
         )])
+    }
+
+    fn plan(&self) -> crate::plan::Plan {
+        self.plan.clone()
     }
 }
 

@@ -66,6 +66,13 @@ pub(crate) struct RuntimePredictor {
 }
 
 impl Predictor for RuntimePredictor {
+    fn plan(&self) -> crate::plan::Plan {
+        self.methods
+            .first()
+            .map(|m| m.predictor.plan())
+            .unwrap_or_default()
+    }
+
     fn predict(&self, inputs: Vec<NamedTensor>) -> Result<Vec<NamedTensor>, PredictError> {
         self.predict_outputs(inputs, None)
     }

@@ -175,4 +175,21 @@ impl Predictor for XgbPredictor {
         let out = self.run(&x, m.n_rows, m.n_cols)?;
         Ok(vec![NamedTensor::new(OUTPUT, out)])
     }
+
+    fn plan(&self) -> crate::plan::Plan {
+        match &self.linear {
+            Some(_) => crate::plan::Plan::single(
+                format!("XGBoost gblinear ({} outputs)", self.groups),
+                "linear",
+            ),
+            None => crate::plan::Plan::single(
+                format!(
+                    "XGBoost gbtree ({} trees, {} outputs)",
+                    self.forest.n_trees(),
+                    self.groups
+                ),
+                "trees (float32)",
+            ),
+        }
+    }
 }

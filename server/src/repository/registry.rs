@@ -451,7 +451,7 @@ fn newer(a: &Option<String>, b: &Option<String>) -> std::cmp::Ordering {
 }
 
 /// An error and its causes, `a: b: c`, as anyhow's `{:#}` prints them.
-fn chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

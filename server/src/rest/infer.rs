@@ -68,6 +68,9 @@ pub async fn infer_response(
         state,
         Target::named(name, version),
         |served: &ServedModel| {
+            if super::arrow::is_arrow(headers) {
+                return super::arrow::decode(served, body);
+            }
             let (request, binary) = binary::split(&served.metadata, headers, body)?;
             decode(request, &binary)
         },
@@ -93,7 +96,10 @@ pub async fn infer_request(
 }
 
 /// A v2 request as the pipeline's neutral request, and which outputs go back as binary.
-fn decode(request: InferRequest, binary: &[u8]) -> Result<(Request, BinaryOutputs), ServeError> {
+pub fn decode(
+    request: InferRequest,
+    binary: &[u8],
+) -> Result<(Request, BinaryOutputs), ServeError> {
     let InferRequest {
         id,
         parameters,
@@ -112,7 +118,7 @@ fn decode(request: InferRequest, binary: &[u8]) -> Result<(Request, BinaryOutput
 }
 
 /// The v2 response of an inference: JSON outputs, and the binary ones' data when asked for.
-fn encode(inference: Inference, choice: &BinaryOutputs) -> Result<InferResponse, ServeError> {
+pub fn encode(inference: Inference, choice: &BinaryOutputs) -> Result<InferResponse, ServeError> {
     let content_type = inference.content_type();
     let Inference { model, id, outputs } = inference;
     let (outputs, binary) = encode_outputs(outputs, choice).map_err(ServeError::Internal)?;

@@ -1,5 +1,6 @@
 //! The v2 REST API (KServe Open Inference Protocol), with MLServer's paths and error bodies.
 
+pub mod arrow;
 mod binary;
 mod body;
 pub mod cloudevents;

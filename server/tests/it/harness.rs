@@ -195,8 +195,10 @@ pub fn serve_args(args: &[&OsStr]) -> ServeArgs {
     let argv = [OsStr::new("ironflow"), OsStr::new("serve")]
         .into_iter()
         .chain(args.iter().copied());
-    let Command::Serve(args) = Cli::try_parse_from(argv).expect("arguments").command;
-    args
+    match Cli::try_parse_from(argv).expect("arguments").command {
+        Command::Serve(args) => args,
+        other => panic!("not `ironflow serve`: {other:?}"),
+    }
 }
 
 /// A gRPC server on `127.0.0.1:0` with a connected client; stops when dropped.

@@ -26,3 +26,4 @@ mod shutdown;
 mod sources;
 mod startup;
 mod stream;
+mod tools;

@@ -157,6 +157,18 @@ struct OnnxPredictor {
 }
 
 impl Predictor for OnnxPredictor {
+    fn plan(&self) -> crate::plan::Plan {
+        match &self.engine {
+            Engine::Tract(plan) => crate::plan::Plan::single(
+                format!("ONNX graph ({} nodes)", plan.model().nodes().len()),
+                "tract",
+            ),
+            Engine::Dense(_, isa, _) => {
+                crate::plan::Plan::single("ONNX dense chain", format!("dense ({isa:?})"))
+            }
+        }
+    }
+
     fn predict(&self, inputs: Vec<NamedTensor>) -> Result<Vec<NamedTensor>, PredictError> {
         let bound = self.binder.bind(inputs)?;
         let outputs = match &self.engine {
