@@ -73,6 +73,7 @@ mod predictor_tests;
 mod preprocessing;
 mod projections;
 mod radius_neighbors;
+pub mod sparse;
 mod stop_words;
 mod svm;
 pub mod table;
@@ -89,6 +90,7 @@ use crate::error::PredictError;
 use crate::pyobj::{Obj, PyObj};
 
 pub use output::{Labels, Output};
+pub use sparse::Csr;
 pub use table::{Column, Data, Matrix, Table};
 
 /// A pyfunc predict method (`python_function.predict_fn` in `MLmodel`).
