@@ -447,7 +447,7 @@ def _():
               num(51, 8))
 
 
-@case("sparse-random-projection", formats=("pickle",))
+@case("sparse-random-projection", formats=("pickle", "skops"))
 def _():
     return tx(random_projection.SparseRandomProjection(n_components=3, dense_output=True,
                                                        random_state=52), num(52, 8))

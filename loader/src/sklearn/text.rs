@@ -538,7 +538,65 @@ impl Transformer for TfidfStep {
 
 #[cfg(test)]
 mod tests {
-    use super::murmurhash3_32;
+    use super::*;
+    use crate::sklearn::table::Table;
+
+    fn word_analyzer() -> Analyzer {
+        Analyzer {
+            lowercase: true,
+            accents: Accents::None,
+            kind: Kind::Word,
+            token: Regex::new(r"(?u)\b\w\w+\b").unwrap(),
+            stop: HashSet::new(),
+            ngram: (1, 1),
+            white: Regex::new(r"\s\s+").unwrap(),
+        }
+    }
+
+    fn documents(rows: usize) -> Data {
+        let mut t = Table::new(rows);
+        let docs = (0..rows)
+            .map(|r| Some(format!("w{r} w{} common words here w{r}", r * 7 + 1)))
+            .collect();
+        t.push("text", Column::Str(docs)).unwrap();
+        Data::Table(t)
+    }
+
+    /// A 100,000-term vocabulary and HashingVectorizer's default 2**20 columns on 1,000
+    /// documents: the output stays sparse, one stored value per distinct term of a document
+    /// (dense, the hashed one would be 2**30 cells, past the densifying bound).
+    #[test]
+    fn large_vocabularies_stay_sparse() {
+        let vocab: HashMap<String, usize> = (0..100_000).map(|i| (format!("w{i}"), i)).collect();
+        let count = Vectorizer {
+            analyzer: word_analyzer(),
+            features: Features::Vocabulary(vocab, 100_000),
+            binary: false,
+            tfidf: None,
+            norm: None,
+        };
+        let Data::Sparse(m) = count.transform_data(documents(1_000)).unwrap() else {
+            panic!("dense output")
+        };
+        assert_eq!((m.rows(), m.cols(), m.nnz()), (1_000, 100_000, 2_000));
+        assert_eq!(m.row(3), (&[3usize, 22][..], &[2.0, 1.0][..]));
+        let hashed = Vectorizer {
+            analyzer: word_analyzer(),
+            features: Features::Hashed {
+                n: 1 << 20,
+                alternate_sign: true,
+            },
+            binary: false,
+            tfidf: None,
+            norm: Some(Norm::L2),
+        };
+        let Data::Sparse(h) = hashed.transform_data(documents(1_000)).unwrap() else {
+            panic!("dense output")
+        };
+        assert_eq!((h.rows(), h.cols()), (1_000, 1 << 20));
+        assert!(h.nnz() <= 5_000);
+        assert!(hashed.transform(documents(1_000)).is_err());
+    }
 
     #[test]
     fn murmur_matches_sklearn() {

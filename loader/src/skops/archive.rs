@@ -56,6 +56,11 @@ impl<'a> Archive<'a> {
         })
     }
 
+    /// The limits this archive reads under (a nested `.npz` entry reuses them).
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// Reads `schema.json`.
     pub(crate) fn read_schema(&mut self) -> Result<Vec<u8>, SkopsError> {
         self.read_limited("schema.json", self.limits.schema)

@@ -211,6 +211,19 @@ impl<'a, 'b> Builder<'a, 'b> {
                 self.reduce(h, node, at, d)?
             }
             "NdArrayNode" => PyObj::Array(self.array(h, node, at, d)?),
+            "SparseMatrixNode" => {
+                if !super::sparse::allowed(h.module, h.class)
+                    || str_field(node, "type", at)? != "scipy"
+                {
+                    return Err(unsupported(h.path(), at));
+                }
+                super::sparse::read(
+                    self.archive,
+                    h.module,
+                    h.class,
+                    str_field(node, "file", at)?,
+                )?
+            }
             "DTypeNode" => {
                 expect_class(h, &[("numpy", "dtype")], at)?;
                 let content = self.node(field(node, "content", at)?, at, d)?;
