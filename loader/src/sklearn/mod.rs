@@ -44,6 +44,7 @@ mod feature_selection;
 mod fixture_tests;
 mod forest;
 mod gaussian_process;
+mod gpc;
 mod gradient_boosting;
 mod hist_gradient_boosting;
 mod iforest;
@@ -278,6 +279,7 @@ impl Registry {
         discriminant::register(&mut reg);
         covariance::register(&mut reg);
         gaussian_process::register(&mut reg);
+        gpc::register(&mut reg);
         radius_neighbors::register(&mut reg);
         label_propagation::register(&mut reg);
         nearest_centroid::register(&mut reg);
