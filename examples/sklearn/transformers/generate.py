@@ -16,6 +16,7 @@ Everything is seeded. Usage (sklearn 1.9.1, mlflow 3.17.2, skops 0.16.0):
     /work/venv-fixtures/bin/python examples/sklearn/transformers/generate.py [NAME_SUBSTRING]
 """
 
+import functools
 import json
 import pathlib
 import shutil
@@ -302,6 +303,12 @@ def _():
 @case("select-k-best-f-classif", formats=("pickle", "skops"))
 def _():
     return tx(fs.SelectKBest(fs.f_classif, k=3), cls(26))
+
+
+@case("select-k-best-partial-mutual-info", formats=("pickle", "skops"))
+def _():
+    # score_func as a functools.partial: kept by sklearn, never called at predict time.
+    return tx(fs.SelectKBest(functools.partial(fs.mutual_info_classif, random_state=0), k=3), cls(27))
 
 
 @case("select-percentile-chi2")
