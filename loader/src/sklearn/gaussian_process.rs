@@ -147,14 +147,14 @@ impl Kernel {
                 alpha,
                 length_scale,
             } => {
-                let d = super::pairwise::sq_euclidean(x, y);
+                let d = super::kernels::sq_euclidean(x, y);
                 (1.0 + d / (2.0 * alpha * length_scale * length_scale)).powf(-alpha)
             }
             Self::ExpSineSquared {
                 length_scale,
                 periodicity,
             } => {
-                let d = super::pairwise::sq_euclidean(x, y).sqrt();
+                let d = super::kernels::sq_euclidean(x, y).sqrt();
                 let s = (PI / periodicity * d).sin() / length_scale;
                 (-2.0 * s * s).exp()
             }

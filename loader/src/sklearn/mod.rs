@@ -68,7 +68,6 @@ mod nmf;
 mod numeric;
 pub mod obj;
 pub mod output;
-mod pairwise;
 #[cfg(test)]
 mod predictor_tests;
 mod preprocessing;
