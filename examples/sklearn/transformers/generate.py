@@ -36,6 +36,7 @@ import generate as base  # noqa: E402  (the per-family generator: wire encoding,
 import mlflow.pyfunc  # noqa: E402
 import mlflow.sklearn  # noqa: E402
 import sklearn  # noqa: E402
+import sklearn.neighbors  # noqa: E402
 from mlflow.models.signature import infer_signature  # noqa: E402
 from sklearn import cluster, decomposition, feature_extraction, feature_selection  # noqa: E402
 from sklearn import impute, kernel_approximation, neural_network, preprocessing  # noqa: E402
@@ -309,6 +310,16 @@ def _():
 def _():
     # score_func as a functools.partial: kept by sklearn, never called at predict time.
     return tx(fs.SelectKBest(functools.partial(fs.mutual_info_classif, random_state=0), k=3), cls(27))
+
+
+for _mode in ("distance", "connectivity"):
+    def _knn_graph(mode=_mode):
+        # A sparse (n_queries, n_train) neighbours graph feeding the identity LinearRegression.
+        x, y, req = num(28, 4)
+        x, y = x.iloc[:60], y[:60]
+        return tx(sklearn.neighbors.KNeighborsTransformer(mode=mode, n_neighbors=4), (x, y, req))
+    case(f"kneighbors-transformer-{_mode}",
+         formats=("skops",) if _mode == "distance" else ())(_knn_graph)
 
 
 @case("select-percentile-chi2")

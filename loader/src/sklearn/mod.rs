@@ -63,6 +63,7 @@ mod mixture;
 mod naive_bayes;
 mod nearest_centroid;
 mod neighbors;
+mod neighbors_graph;
 mod neural_network;
 mod nmf;
 mod numeric;
@@ -263,6 +264,7 @@ impl Registry {
         neural_network::register(&mut reg);
         svm::register(&mut reg);
         neighbors::register(&mut reg);
+        neighbors_graph::register(&mut reg);
         tree::register(&mut reg);
         forest::register(&mut reg);
         gradient_boosting::register(&mut reg);
