@@ -321,6 +321,13 @@ for _mode in ("distance", "connectivity"):
     case(f"kneighbors-transformer-{_mode}",
          formats=("skops",) if _mode == "distance" else ())(_knn_graph)
 
+    def _radius_graph(mode=_mode):
+        x, y, req = num(29, 4)
+        x, y = x.iloc[:60], y[:60]
+        return tx(sklearn.neighbors.RadiusNeighborsTransformer(mode=mode, radius=1.5), (x, y, req))
+    case(f"radius-neighbors-transformer-{_mode}",
+         formats=("skops",) if _mode == "distance" else ())(_radius_graph)
+
 
 @case("select-percentile-chi2")
 def _():
