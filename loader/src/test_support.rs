@@ -180,6 +180,12 @@ fn plain<T: tract_onnx::prelude::Datum>(t: &Tensor) -> &[T] {
 
 /// Runs one case directory end to end; `Err` says what went wrong (load, predict or compare).
 pub fn run_case_dir(dir: &Path) -> Result<(), String> {
+    run_case_dir_within(dir, None)
+}
+
+/// [`run_case_dir`] with the float tolerance `(rtol, atol)` given (`(0.0, 0.0)`: bit-exact)
+/// instead of the one `expected.json` names.
+pub fn run_case_dir_within(dir: &Path, tolerance: Option<(f64, f64)>) -> Result<(), String> {
     let model = crate::load(&dir.join("model")).map_err(|e| format!("load: {e}"))?;
     let request = read_json(&dir.join("request.json"));
     let expected = read_json(&dir.join("expected.json"));
@@ -194,8 +200,10 @@ pub fn run_case_dir(dir: &Path) -> Result<(), String> {
             wanted.len()
         ));
     }
-    let rtol = expected["rtol"].as_f64().unwrap_or(1e-5);
-    let atol = expected["atol"].as_f64().unwrap_or(1e-6);
+    let (rtol, atol) = tolerance.unwrap_or((
+        expected["rtol"].as_f64().unwrap_or(1e-5),
+        expected["atol"].as_f64().unwrap_or(1e-6),
+    ));
     for (got, want) in outputs.iter().zip(wanted) {
         compare_output(got, want, rtol, atol)?;
     }

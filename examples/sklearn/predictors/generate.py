@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 HERE = pathlib.Path(__file__).resolve().parent
+# `generate.py SUBSTRING` rewrites only the cases whose name contains it.
+ONLY = sys.argv[1] if len(sys.argv) > 1 else None
 sys.argv = [sys.argv[0], "predictors"]
 sys.path.insert(0, str(HERE.parent))
 import generate as gen  # noqa: E402
@@ -315,8 +317,12 @@ def _():
     return fit(gaussian_process.GaussianProcessRegressor(kernel=k, alpha=0.5, optimizer=None), small(gen.regression(175, 2)))
 @case("gpc-binary", fns=("predict_proba",))
 def _(): return fit(gaussian_process.GaussianProcessClassifier(random_state=0), small(gen.binary(176), 60))
-@case("gpc-multiclass")
+@case("gpc-multiclass", formats=("pickle", "skops"), fns=("predict_proba",))
 def _(): return fit(gaussian_process.GaussianProcessClassifier(random_state=0), small(gen.iris(177), 60))
+@case("gpc-binary-matern-white", formats=("skops",), fns=("predict_proba",))
+def _(): return fit(gaussian_process.GaussianProcessClassifier(
+    kernel=gaussian_process.kernels.ConstantKernel(1.0) * gaussian_process.kernels.Matern(nu=1.5)
+    + gaussian_process.kernels.WhiteKernel(0.1), random_state=0), small(gen.binary(181), 60))
 @case("label-propagation", fns=("predict_proba",))
 def _(): return fit(semi_supervised.LabelPropagation(gamma=5), unlabeled(small(gen.iris(178), 60)))
 @case("label-spreading-knn", fns=("predict_proba",))
@@ -414,10 +420,12 @@ def save(case_name, model, x_train, req, fmt, fn, made, failed):
 
 def main():
     for d in HERE.iterdir():
-        if d.is_dir():
+        if d.is_dir() and (ONLY is None or ONLY in d.name):
             shutil.rmtree(d)
     made, failed = [], []
     for name, build, formats, fns in CASES:
+        if ONLY is not None and ONLY not in name:
+            continue
         try:
             model, x_train, req = build()
         except Exception as e:  # noqa: BLE001 - report and go on

@@ -16,6 +16,7 @@ Everything is seeded. Usage (sklearn 1.9.1, mlflow 3.17.2, skops 0.16.0):
     /work/venv-fixtures/bin/python examples/sklearn/transformers/generate.py [NAME_SUBSTRING]
 """
 
+import functools
 import json
 import pathlib
 import shutil
@@ -35,6 +36,7 @@ import generate as base  # noqa: E402  (the per-family generator: wire encoding,
 import mlflow.pyfunc  # noqa: E402
 import mlflow.sklearn  # noqa: E402
 import sklearn  # noqa: E402
+import sklearn.neighbors  # noqa: E402
 from mlflow.models.signature import infer_signature  # noqa: E402
 from sklearn import cluster, decomposition, feature_extraction, feature_selection  # noqa: E402
 from sklearn import impute, kernel_approximation, neural_network, preprocessing  # noqa: E402
@@ -304,6 +306,29 @@ def _():
     return tx(fs.SelectKBest(fs.f_classif, k=3), cls(26))
 
 
+@case("select-k-best-partial-mutual-info", formats=("pickle", "skops"))
+def _():
+    # score_func as a functools.partial: kept by sklearn, never called at predict time.
+    return tx(fs.SelectKBest(functools.partial(fs.mutual_info_classif, random_state=0), k=3), cls(27))
+
+
+for _mode in ("distance", "connectivity"):
+    def _knn_graph(mode=_mode):
+        # A sparse (n_queries, n_train) neighbours graph feeding the identity LinearRegression.
+        x, y, req = num(28, 4)
+        x, y = x.iloc[:60], y[:60]
+        return tx(sklearn.neighbors.KNeighborsTransformer(mode=mode, n_neighbors=4), (x, y, req))
+    case(f"kneighbors-transformer-{_mode}",
+         formats=("skops",) if _mode == "distance" else ())(_knn_graph)
+
+    def _radius_graph(mode=_mode):
+        x, y, req = num(29, 4)
+        x, y = x.iloc[:60], y[:60]
+        return tx(sklearn.neighbors.RadiusNeighborsTransformer(mode=mode, radius=1.5), (x, y, req))
+    case(f"radius-neighbors-transformer-{_mode}",
+         formats=("skops",) if _mode == "distance" else ())(_radius_graph)
+
+
 @case("select-percentile-chi2")
 def _():
     x, y, req = cls(27)
@@ -447,7 +472,7 @@ def _():
               num(51, 8))
 
 
-@case("sparse-random-projection", formats=("pickle",))
+@case("sparse-random-projection", formats=("pickle", "skops"))
 def _():
     return tx(random_projection.SparseRandomProjection(n_components=3, dense_output=True,
                                                        random_state=52), num(52, 8))

@@ -159,6 +159,10 @@ pub(crate) const EXACT: &[(&str, &str, Handler)] = &[
         "make_column_selector",
         Record,
     ),
+    // `functools.partial(f, ...)` as a value sklearn keeps but never calls at predict time
+    // (`SelectKBest(score_func=partial(mutual_info_classif, ...))`): an inert record; `f`
+    // itself must be a whitelisted global.
+    ("functools", "partial", Record),
     ("scipy.sparse._csr", "csr_matrix", Record),
     ("scipy.sparse._csc", "csc_matrix", Record),
     ("scipy.sparse._csr", "csr_array", Record),
@@ -318,7 +322,6 @@ mod tests {
             ("cloudpickle.cloudpickle_fast", "_function_setstate"),
             ("types", "CodeType"),
             ("types", "FunctionType"),
-            ("functools", "partial"),
             ("operator", "attrgetter"),
             ("pickle", "loads"),
             ("numpy", "load"),

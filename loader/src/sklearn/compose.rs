@@ -7,6 +7,7 @@ use crate::pyobj::{Instance, Obj, PyObj};
 
 use super::obj::{self, Scalar};
 use super::output::Output;
+use super::sparse::Block;
 use super::table::{Data, Matrix};
 use super::{CompileError, Compiled, Ctx, Estimator, Method, OutputInfo, Registry, Transformer};
 
@@ -130,17 +131,28 @@ struct FeatureUnion {
 
 impl Transformer for FeatureUnion {
     fn transform(&self, x: Data) -> Result<Matrix, PredictError> {
+        self.transform_data(x)?.into_matrix()
+    }
+
+    /// Sparse (`scipy.sparse.hstack`) when any part's output is sparse, as sklearn's
+    /// `_hstack`; else dense.
+    fn transform_data(&self, x: Data) -> Result<Data, PredictError> {
         let rows = x.rows();
         let mut outs = Vec::with_capacity(self.parts.len());
         for (t, weight) in &self.parts {
-            let mut m = t.transform(x.clone())?;
+            let mut block = t.transform_data(x.clone())?.into_block()?;
             if let Some(w) = weight {
-                m.row_iter_mut()
-                    .for_each(|r| r.iter_mut().for_each(|v| *v *= w));
+                match &mut block {
+                    Block::Sparse(s) => s.values_mut().iter_mut().for_each(|v| *v *= w),
+                    Block::Dense(m) => m
+                        .row_iter_mut()
+                        .for_each(|r| r.iter_mut().for_each(|v| *v *= w)),
+                }
             }
-            outs.push(m);
+            outs.push(block);
         }
-        Matrix::hstack(rows, &outs)
+        let sparse = outs.iter().any(|b| matches!(b, Block::Sparse(_)));
+        Data::hstack(rows, outs, sparse)
     }
 }
 
@@ -180,6 +192,13 @@ impl Transformer for Passthrough {
     fn transform(&self, x: Data) -> Result<Matrix, PredictError> {
         x.into_matrix()
     }
+
+    fn transform_data(&self, x: Data) -> Result<Data, PredictError> {
+        match x {
+            Data::Sparse(s) => Ok(Data::Sparse(s)),
+            other => other.into_matrix().map(Data::Matrix),
+        }
+    }
 }
 
 /// A ColumnTransformer column selection.
@@ -204,7 +223,7 @@ impl Selection {
                             return Err(PredictError::MissingInput { name: name.clone() })
                         }
                         Data::Table(t) => t.position(name),
-                        Data::Matrix(_) => None,
+                        _ => None,
                     };
                     by_name
                         .or(*fallback)
@@ -313,17 +332,24 @@ fn slice_selection(
 
 struct ColumnTransformer {
     parts: Vec<(Selection, Box<dyn Transformer>)>,
+    /// `sparse_output_`, decided at fit from the outputs' density and `sparse_threshold`.
+    sparse: bool,
 }
 
 impl Transformer for ColumnTransformer {
     fn transform(&self, x: Data) -> Result<Matrix, PredictError> {
+        self.transform_data(x)?.into_matrix()
+    }
+
+    /// Sparse when the fitted `sparse_output_` says so (sklearn's `_hstack`), else dense.
+    fn transform_data(&self, x: Data) -> Result<Data, PredictError> {
         let rows = x.rows();
         let mut outs = Vec::with_capacity(self.parts.len());
         for (sel, t) in &self.parts {
             let sub = x.select(&sel.positions(&x)?)?;
-            outs.push(t.transform(sub)?);
+            outs.push(t.transform_data(sub)?.into_block()?);
         }
-        Matrix::hstack(rows, &outs)
+        Data::hstack(rows, outs, self.sparse)
     }
 }
 
@@ -366,5 +392,8 @@ fn column_transformer(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, Compil
         };
         parts.push((sel, t));
     }
-    Ok(Compiled::Transformer(Box::new(ColumnTransformer { parts })))
+    Ok(Compiled::Transformer(Box::new(ColumnTransformer {
+        parts,
+        sparse: obj::bool_or(inst, "sparse_output_", false),
+    })))
 }

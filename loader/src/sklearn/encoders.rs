@@ -189,9 +189,9 @@ impl Encoding {
         }
         let names: Vec<String> = match &x {
             Data::Table(t) => t.columns().iter().map(|(n, _)| n.clone()).collect(),
-            Data::Matrix(m) => (0..m.cols()).map(|f| format!("feature {f}")).collect(),
+            _ => (0..x.cols()).map(|f| format!("feature {f}")).collect(),
         };
-        Ok((rows, names.into_iter().zip(x.into_columns()).collect()))
+        Ok((rows, names.into_iter().zip(x.into_columns()?).collect()))
     }
 }
 

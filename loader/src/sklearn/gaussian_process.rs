@@ -25,20 +25,28 @@ pub fn register(reg: &mut Registry) {
 }
 
 /// A fitted sklearn kernel.
-enum Kernel {
+pub(super) enum Kernel {
     Sum(Box<Kernel>, Box<Kernel>),
     Product(Box<Kernel>, Box<Kernel>),
     Power(Box<Kernel>, f64),
     Constant(f64),
-    White,
+    /// `noise_level`: on the diagonal only.
+    White(f64),
     Rbf(Vec<f64>),
     Matern(Vec<f64>, f64),
-    RationalQuadratic { alpha: f64, length_scale: f64 },
-    ExpSineSquared { length_scale: f64, periodicity: f64 },
+    RationalQuadratic {
+        alpha: f64,
+        length_scale: f64,
+    },
+    ExpSineSquared {
+        length_scale: f64,
+        periodicity: f64,
+    },
     DotProduct(f64),
 }
 
-fn read_kernel(o: &Obj, ctx: &Ctx<'_>, depth: usize) -> Result<Kernel, CompileError> {
+/// Reads a fitted `kernel_` tree.
+pub(super) fn read_kernel(o: &Obj, ctx: &Ctx<'_>, depth: usize) -> Result<Kernel, CompileError> {
     if depth > 32 {
         return Err(ctx.invalid("kernel nests too deeply"));
     }
@@ -61,7 +69,7 @@ fn read_kernel(o: &Obj, ctx: &Ctx<'_>, depth: usize) -> Result<Kernel, CompileEr
         "Product" => Kernel::Product(Box::new(child("k1")?), Box::new(child("k2")?)),
         "Exponentiation" => Kernel::Power(Box::new(child("kernel")?), num("exponent")?),
         "ConstantKernel" => Kernel::Constant(num("constant_value")?),
-        "WhiteKernel" => Kernel::White,
+        "WhiteKernel" => Kernel::White(num("noise_level")?),
         "RBF" => Kernel::Rbf(scales("length_scale")?),
         "Matern" => {
             let nu = num("nu")?;
@@ -101,14 +109,25 @@ fn scaled_sq(x: &[f64], y: &[f64], ls: &[f64]) -> f64 {
 }
 
 impl Kernel {
+    /// `k(x, x)`: `kernel_.diag(X)` for one row (a WhiteKernel adds its noise here).
+    pub(super) fn diag(&self, x: &[f64]) -> f64 {
+        match self {
+            Self::Sum(a, b) => a.diag(x) + b.diag(x),
+            Self::Product(a, b) => a.diag(x) * b.diag(x),
+            Self::Power(k, e) => k.diag(x).powf(*e),
+            Self::White(noise) => *noise,
+            other => other.eval(x, x),
+        }
+    }
+
     /// `k(x, y)` between a request row and a training row (distinct sets).
-    fn eval(&self, x: &[f64], y: &[f64]) -> f64 {
+    pub(super) fn eval(&self, x: &[f64], y: &[f64]) -> f64 {
         match self {
             Self::Sum(a, b) => a.eval(x, y) + b.eval(x, y),
             Self::Product(a, b) => a.eval(x, y) * b.eval(x, y),
             Self::Power(k, e) => k.eval(x, y).powf(*e),
             Self::Constant(c) => *c,
-            Self::White => 0.0,
+            Self::White(_) => 0.0,
             Self::Rbf(ls) => (-0.5 * scaled_sq(x, y, ls)).exp(),
             Self::Matern(ls, nu) => {
                 let d = scaled_sq(x, y, ls).sqrt();
@@ -128,14 +147,14 @@ impl Kernel {
                 alpha,
                 length_scale,
             } => {
-                let d = super::pairwise::sq_euclidean(x, y);
+                let d = super::kernels::sq_euclidean(x, y);
                 (1.0 + d / (2.0 * alpha * length_scale * length_scale)).powf(-alpha)
             }
             Self::ExpSineSquared {
                 length_scale,
                 periodicity,
             } => {
-                let d = super::pairwise::sq_euclidean(x, y).sqrt();
+                let d = super::kernels::sq_euclidean(x, y).sqrt();
                 let s = (PI / periodicity * d).sin() / length_scale;
                 (-2.0 * s * s).exp()
             }

@@ -203,9 +203,9 @@ impl Transformer for TextImputer {
         }
         let names: Vec<String> = match &x {
             Data::Table(t) => t.columns().iter().map(|(n, _)| n.clone()).collect(),
-            Data::Matrix(_) => (0..self.n).map(|i| format!("x{i}")).collect(),
+            _ => (0..self.n).map(|i| format!("x{i}")).collect(),
         };
-        let columns = x.into_columns();
+        let columns = x.into_columns()?;
         let mut out = Table::new(rows);
         for (c, fill) in &self.keep {
             let (Some(column), Some(name)) = (columns.get(*c), names.get(*c)) else {

@@ -6,9 +6,9 @@ use crate::datatype::DataType;
 use crate::error::PredictError;
 use crate::pyobj::{Instance, PyObj};
 
+use super::kernels::Kernel;
 use super::obj;
 use super::output::Output;
-use super::pairwise::Kernel;
 use super::table::{Data, Matrix};
 use super::{CompileError, Compiled, Ctx, Estimator, Method, OutputInfo, Registry};
 
@@ -34,7 +34,7 @@ fn compile(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
     if obj::opt_attr(inst, "kernel_params").is_some() {
         return Err(ctx.invalid("kernel_params are not supported"));
     }
-    let kernel = Kernel::read(&name, inst, x_fit.cols(), ctx)?;
+    let kernel = Kernel::named(&name, inst, x_fit.cols(), ctx)?;
     let (shape, values) = obj::f64_array(inst, "dual_coef_", ctx)?;
     let (dual, flat) = match shape.as_slice() {
         [n] => (Matrix::new(*n, 1, values), true),

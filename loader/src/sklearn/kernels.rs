@@ -1,6 +1,10 @@
-//! Pairwise kernels as `sklearn.metrics.pairwise.pairwise_kernels` computes them (shared by
-//! KernelPCA and Nystroem; squared distances by sklearn's `||x||² - 2 x·y + ||y||²`, clipped
-//! at zero).
+//! `sklearn.metrics.pairwise` kernels and products, written once for every estimator that
+//! evaluates them: KernelRidge and LabelPropagation (one request row against stored rows,
+//! [`Kernel::eval`]), KernelPCA and Nystroem (a whole block at once, [`Kernel::matrix`]: squared
+//! distances by sklearn's `||x||² - 2 x·y + ||y||²`, clipped at zero, as `euclidean_distances`
+//! computes them). Kernels: `linear`, `rbf`, `poly` / `polynomial`, `sigmoid`, `laplacian`,
+//! `cosine`, `chi2`, `additive_chi2`, with sklearn's defaults (`gamma=None` is
+//! `1 / n_features`, chi2's is 1, `degree=3`, `coef0=1`).
 
 use crate::pyobj::Instance;
 
@@ -9,7 +13,7 @@ use super::table::Matrix;
 use super::{CompileError, Ctx};
 
 /// A kernel with its parameters resolved.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kernel {
     /// `x·y`.
     Linear,
@@ -34,38 +38,115 @@ pub enum Kernel {
         /// Offset.
         coef0: f64,
     },
-    /// `x·y / (|x| |y|)`.
+    /// `x·y / (|x| |y|)` (zero norms count as 1).
     Cosine,
     /// `exp(-gamma ||x-y||₁)`.
     Laplacian {
         /// Width.
         gamma: f64,
     },
+    /// `−Σ (x − y)² / (x + y)` over the terms with `x + y ≠ 0`.
+    AdditiveChi2,
+    /// `exp(gamma · additive_chi2)`.
+    Chi2 {
+        /// Width.
+        gamma: f64,
+    },
 }
 
 impl Kernel {
-    /// Reads `kernel`, `gamma` (or `gamma_`), `degree`, `coef0` of an estimator; `n_features`
-    /// gives the default gamma `1 / n_features`.
-    pub fn read(inst: &Instance, n_features: usize, ctx: &Ctx<'_>) -> Result<Self, CompileError> {
-        let name = obj::opt_str(inst, "kernel").unwrap_or("rbf");
-        let gamma = obj::opt_f64(inst, "gamma_")
-            .or_else(|| obj::opt_f64(inst, "gamma"))
-            .unwrap_or(1.0 / n_features.max(1) as f64);
+    /// Reads the kernel `name` with `gamma` / `degree` / `coef0` taken from `inst` (absent or
+    /// `None` gives sklearn's default); `n_features` resolves `gamma=None`.
+    pub fn named(
+        name: &str,
+        inst: &Instance,
+        n_features: usize,
+        ctx: &Ctx<'_>,
+    ) -> Result<Self, CompileError> {
+        let default_gamma = 1.0 / n_features.max(1) as f64;
+        let gamma = obj::opt_f64(inst, "gamma");
         let coef0 = obj::opt_f64(inst, "coef0").unwrap_or(1.0);
-        let degree = obj::opt_f64(inst, "degree").unwrap_or(3.0);
         Ok(match name {
             "linear" => Self::Linear,
+            "rbf" => Self::Rbf {
+                gamma: gamma.unwrap_or(default_gamma),
+            },
             "poly" | "polynomial" => Self::Poly {
-                gamma,
+                gamma: gamma.unwrap_or(default_gamma),
+                coef0,
+                degree: obj::opt_f64(inst, "degree").unwrap_or(3.0),
+            },
+            "sigmoid" => Self::Sigmoid {
+                gamma: gamma.unwrap_or(default_gamma),
+                coef0,
+            },
+            "laplacian" => Self::Laplacian {
+                gamma: gamma.unwrap_or(default_gamma),
+            },
+            "cosine" => Self::Cosine,
+            "additive_chi2" => Self::AdditiveChi2,
+            "chi2" => Self::Chi2 {
+                gamma: gamma.unwrap_or(1.0),
+            },
+            other => return Err(ctx.invalid(format!("kernel {other:?} is not supported"))),
+        })
+    }
+
+    /// Reads an estimator's `kernel` (default `rbf`) and its parameters, the fitted `gamma_`
+    /// (KernelPCA) taking precedence over `gamma`.
+    pub fn read(inst: &Instance, n_features: usize, ctx: &Ctx<'_>) -> Result<Self, CompileError> {
+        let name = obj::opt_str(inst, "kernel").unwrap_or("rbf");
+        let kernel = Self::named(name, inst, n_features, ctx)?;
+        let Some(fitted) = obj::opt_f64(inst, "gamma_") else {
+            return Ok(kernel);
+        };
+        Ok(match kernel {
+            Self::Poly { coef0, degree, .. } => Self::Poly {
+                gamma: fitted,
                 coef0,
                 degree,
             },
-            "rbf" => Self::Rbf { gamma },
-            "sigmoid" => Self::Sigmoid { gamma, coef0 },
-            "cosine" => Self::Cosine,
-            "laplacian" => Self::Laplacian { gamma },
-            other => return Err(ctx.invalid(format!("kernel {other:?} is not supported"))),
+            Self::Rbf { .. } => Self::Rbf { gamma: fitted },
+            Self::Sigmoid { coef0, .. } => Self::Sigmoid {
+                gamma: fitted,
+                coef0,
+            },
+            Self::Laplacian { .. } => Self::Laplacian { gamma: fitted },
+            Self::Chi2 { .. } => Self::Chi2 { gamma: fitted },
+            other => other,
         })
+    }
+
+    /// `k(x, y)` for one pair of rows (differences taken directly).
+    pub fn eval(self, x: &[f64], y: &[f64]) -> f64 {
+        let dot = || x.iter().zip(y).map(|(a, b)| a * b).sum::<f64>();
+        match self {
+            Self::Linear => dot(),
+            Self::Rbf { gamma } => (-gamma * sq_euclidean(x, y)).exp(),
+            Self::Poly {
+                gamma,
+                coef0,
+                degree,
+            } => (gamma * dot() + coef0).powf(degree),
+            Self::Sigmoid { gamma, coef0 } => (gamma * dot() + coef0).tanh(),
+            Self::Laplacian { gamma } => {
+                let l1: f64 = x.iter().zip(y).map(|(a, b)| (a - b).abs()).sum();
+                (-gamma * l1).exp()
+            }
+            Self::Cosine => {
+                let norm = |v: &[f64]| {
+                    let n = v.iter().map(|a| a * a).sum::<f64>().sqrt();
+                    if n == 0.0 {
+                        1.0
+                    } else {
+                        n
+                    }
+                };
+                dot() / (norm(x) * norm(y))
+            }
+            Self::AdditiveChi2 => additive_chi2(x, y),
+            Self::Chi2 { gamma } => (gamma * additive_chi2(x, y)).exp(),
+        }
     }
 
     /// `K(x, y)` for every row of `x` against every row of `y`: `[x.rows, y.rows]`.
@@ -102,6 +183,7 @@ impl Kernel {
                         let d: f64 = xr.iter().zip(yr).map(|(a, b)| (a - b).abs()).sum();
                         (d * -gamma).exp()
                     }
+                    k @ (Self::AdditiveChi2 | Self::Chi2 { .. }) => k.eval(xr, yr),
                 });
             }
         }
@@ -154,4 +236,20 @@ pub fn euclidean(x: &Matrix, c: &Matrix) -> Matrix {
         }
     }
     d
+}
+
+/// `‖x − y‖²`, differences taken directly.
+pub fn sq_euclidean(x: &[f64], y: &[f64]) -> f64 {
+    x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum()
+}
+
+fn additive_chi2(x: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (a, b) in x.iter().zip(y) {
+        let n = a + b;
+        if n != 0.0 {
+            s += (a - b) * (a - b) / n;
+        }
+    }
+    -s
 }

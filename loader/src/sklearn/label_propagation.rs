@@ -7,9 +7,9 @@
 use crate::error::PredictError;
 use crate::pyobj::{Instance, PyObj};
 
+use super::kernels::sq_euclidean;
 use super::obj;
 use super::output::{Labels, Output};
-use super::pairwise::sq_euclidean;
 use super::table::{Data, Matrix};
 use super::{
     proba_classifier_info, proba_classifier_output, CompileError, Compiled, Ctx, Estimator, Method,

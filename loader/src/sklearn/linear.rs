@@ -106,9 +106,12 @@ impl Linear {
         })
     }
 
-    /// `X · coef_ᵀ + intercept_`, `(N, targets)`.
+    /// `X · coef_ᵀ + intercept_`, `(N, targets)`; a sparse `X` stays sparse.
     fn decision(&self, x: Data) -> Result<Matrix, PredictError> {
-        let x = x.into_matrix()?;
+        let x = match x {
+            Data::Sparse(s) => return s.dot_t(&self.coef, &self.intercept),
+            other => other.into_matrix()?,
+        };
         x.expect_cols(self.coef.cols())?;
         let t = self.coef.rows();
         let mut out = Vec::with_capacity(x.rows() * t);
@@ -412,14 +415,10 @@ impl Estimator for LinearClassifier {
     }
 }
 
-/// The logistic sigmoid, as `scipy.special.expit`.
+/// The logistic sigmoid, as `scipy.special.expit` computes it (`1 / (1 + exp(-x))` for every
+/// `x`: the same bits as scipy, and 0 rather than a tiny value below about -709).
 pub fn expit(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
+    1.0 / (1.0 + (-x).exp())
 }
 
 /// Softmax with the max subtracted first, as `sklearn.utils.extmath.softmax`.

@@ -43,6 +43,7 @@ mod feature_selection;
 mod fixture_tests;
 mod forest;
 mod gaussian_process;
+mod gpc;
 mod gradient_boosting;
 mod hist_gradient_boosting;
 mod iforest;
@@ -61,12 +62,12 @@ mod mixture;
 mod naive_bayes;
 mod nearest_centroid;
 mod neighbors;
+mod neighbors_graph;
 mod neural_network;
 mod nmf;
 mod numeric;
 pub mod obj;
 pub mod output;
-mod pairwise;
 #[cfg(test)]
 mod predictor_tests;
 mod preprocessing;
@@ -75,6 +76,7 @@ mod radius_neighbors;
 mod registry;
 mod scalar;
 mod shared;
+pub mod sparse;
 mod stop_words;
 mod svm;
 pub mod table;
@@ -85,6 +87,7 @@ mod transformer_tests;
 mod tree;
 
 pub use output::{Labels, Output};
+pub use sparse::Csr;
 pub use table::{Column, Data, Matrix, Table};
 
 pub(crate) use registry::{proba_classifier_info, proba_classifier_output};
@@ -107,6 +110,7 @@ impl Registry {
         neural_network::register(&mut reg);
         svm::register(&mut reg);
         neighbors::register(&mut reg);
+        neighbors_graph::register(&mut reg);
         tree::register(&mut reg);
         forest::register(&mut reg);
         gradient_boosting::register(&mut reg);
@@ -122,6 +126,7 @@ impl Registry {
         discriminant::register(&mut reg);
         covariance::register(&mut reg);
         gaussian_process::register(&mut reg);
+        gpc::register(&mut reg);
         radius_neighbors::register(&mut reg);
         label_propagation::register(&mut reg);
         nearest_centroid::register(&mut reg);

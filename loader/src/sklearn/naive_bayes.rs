@@ -109,6 +109,18 @@ fn categorical_nb(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileErr
 
 impl DiscreteNb {
     fn joint_log_likelihood(&self, x: Data) -> Result<Matrix, PredictError> {
+        // Multinomial / Complement on a sparse X: `safe_sparse_dot(X, feature_log_prob_.T) + b`.
+        if let (
+            Data::Sparse(s),
+            Discrete::Linear {
+                w,
+                b,
+                binarize: None,
+            },
+        ) = (&x, &self.rule)
+        {
+            return s.dot_t(w, b);
+        }
         let x = x.into_matrix()?;
         let k = self.classes.len();
         let mut out = Vec::with_capacity(x.rows() * k);

@@ -74,12 +74,14 @@ impl Metric {
 }
 
 /// The fitted neighbour search.
-struct Neighbors {
+pub(super) struct Neighbors {
     fit_x: Matrix,
     /// `_fit_X` column-major (`[feature][training row]`), for the euclidean fast path.
     fit_t: Vec<f64>,
     k: usize,
     distance_weights: bool,
+    /// Answer each neighbour's distance instead of its weight (a neighbours graph).
+    keep_distance: bool,
     metric: Metric,
 }
 
@@ -87,9 +89,10 @@ struct Neighbors {
 const PARALLEL_WORK: usize = 4_000_000;
 
 impl Neighbors {
-    fn read(inst: &Instance, ctx: &Ctx<'_>) -> Result<Self, CompileError> {
+    /// Reads `_fit_X`, `n_neighbors` (plus `extra`, a graph's self-neighbour), `weights`, the metric.
+    pub(super) fn read(inst: &Instance, extra: usize, ctx: &Ctx<'_>) -> Result<Self, CompileError> {
         let fit_x = obj::f64_matrix(inst, "_fit_X", ctx)?;
-        let k = obj::opt_f64(inst, "n_neighbors").unwrap_or(5.0) as usize;
+        let k = obj::opt_f64(inst, "n_neighbors").unwrap_or(5.0) as usize + extra;
         if k == 0 || k > fit_x.rows() {
             return Err(ctx.invalid(format!(
                 "n_neighbors={k} does not fit {} training samples",
@@ -114,13 +117,25 @@ impl Neighbors {
             fit_t,
             k,
             distance_weights,
+            keep_distance: false,
             metric: Metric::read(inst, ctx)?,
         })
     }
 
+    /// Makes [`Neighbors::neighbors`] answer distances instead of weights.
+    pub(super) fn with_distances(mut self) -> Self {
+        self.keep_distance = true;
+        self
+    }
+
+    /// The number of training rows.
+    pub(super) fn n_fit(&self) -> usize {
+        self.fit_x.rows()
+    }
+
     /// The `k` nearest training rows of each row of `x`, with their weights. Large batches are
     /// split across threads (each query is independent, so the answers do not change).
-    fn neighbors(&self, x: &Matrix) -> Result<Vec<Vec<(usize, f64)>>, PredictError> {
+    pub(super) fn neighbors(&self, x: &Matrix) -> Result<Vec<Vec<(usize, f64)>>, PredictError> {
         x.expect_cols(self.fit_x.cols())?;
         super::svm::expect_finite(x)?;
         let cols = x.cols();
@@ -233,6 +248,9 @@ impl Neighbors {
 
     /// `_get_weights`: 1/d, and rows with an exact match weigh only the matches.
     fn weights(&self, near: &[(f64, usize)]) -> Vec<(usize, f64)> {
+        if self.keep_distance {
+            return near.iter().map(|&(d, i)| (i, d)).collect();
+        }
         let exact = self.distance_weights && near.iter().any(|(d, _)| *d == 0.0);
         near.iter()
             .map(|&(d, i)| {
@@ -254,7 +272,7 @@ fn by_distance_then_index(a: &(f64, usize), b: &(f64, usize)) -> std::cmp::Order
 }
 
 fn knn_classifier(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
-    let search = Neighbors::read(inst, ctx)?;
+    let search = Neighbors::read(inst, 0, ctx)?;
     let classes = obj::labels(inst, "classes_", ctx)?;
     let (shape, y) = obj::f64_array(inst, "_y", ctx)?;
     if shape.len() != 1 || y.len() != search.fit_x.rows() {
@@ -314,7 +332,7 @@ impl Estimator for KnnClassifier {
 }
 
 fn knn_regressor(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
-    let search = Neighbors::read(inst, ctx)?;
+    let search = Neighbors::read(inst, 0, ctx)?;
     let (shape, y) = obj::f64_array(inst, "_y", ctx)?;
     if shape.len() != 1 || y.len() != search.fit_x.rows() {
         return Err(ctx.invalid("only single-output KNeighborsRegressor is supported"));
@@ -411,6 +429,7 @@ mod tests {
                         fit_t,
                         k,
                         distance_weights,
+                        keep_distance: false,
                         metric,
                     };
                     let got = search.neighbors(&q).expect("search");

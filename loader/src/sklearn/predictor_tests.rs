@@ -14,16 +14,10 @@ const CASES: &str = concat!(
 );
 
 /// Cases (by name prefix) ironflow still refuses at load, each with the reason.
-const REFUSED: &[(&str, &str)] = &[
-    (
-        "birch",
-        "Birch pickles hold object cycles the pickle reader refuses",
-    ),
-    (
-        "gpc",
-        "GaussianProcessClassifier (Laplace approximation) not implemented yet",
-    ),
-];
+const REFUSED: &[(&str, &str)] = &[(
+    "birch",
+    "Birch pickles hold object cycles the pickle reader refuses",
+)];
 
 fn cases() -> Vec<PathBuf> {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(CASES)

@@ -1,9 +1,12 @@
 //! The data that flows through a compiled scikit-learn model: the request's columns as a
 //! [`Table`] (what pandas hands sklearn: numeric columns as float64, string columns as text),
-//! and the dense float64 [`Matrix`] every transformer produces.
+//! the dense float64 [`Matrix`] most transformers produce, and the sparse [`Csr`] matrix of
+//! text vectorizers and the steps that keep it sparse.
 
 use crate::datatype::DataType;
 use crate::error::PredictError;
+
+use super::sparse::{Block, Csr};
 
 /// A dense, row-major float64 matrix (`rows x cols`).
 #[derive(Debug, Clone, PartialEq)]
@@ -279,6 +282,8 @@ pub enum Data {
     Table(Table),
     /// A float64 matrix (the output of a transformer, or an unnamed 2-D request).
     Matrix(Matrix),
+    /// A sparse float64 matrix (a text vectorizer's output, where sklearn's is sparse).
+    Sparse(Csr),
 }
 
 impl Data {
@@ -287,6 +292,7 @@ impl Data {
         match self {
             Self::Table(t) => t.rows(),
             Self::Matrix(m) => m.rows(),
+            Self::Sparse(s) => s.rows(),
         }
     }
 
@@ -295,23 +301,54 @@ impl Data {
         match self {
             Self::Table(t) => t.columns().len(),
             Self::Matrix(m) => m.cols(),
+            Self::Sparse(s) => s.cols(),
         }
     }
 
-    /// The data as a float64 matrix (string columns are an error).
+    /// The data as a dense float64 matrix (string columns are an error; a sparse matrix is
+    /// made dense, refused past [`super::sparse::MAX_DENSE_CELLS`]).
     pub fn into_matrix(self) -> Result<Matrix, PredictError> {
         match self {
             Self::Table(t) => t.to_matrix(),
             Self::Matrix(m) => Ok(m),
+            Self::Sparse(s) => s.to_dense(),
         }
     }
 
-    /// The data as columns (a matrix's columns become numeric columns named by position).
-    pub fn into_columns(self) -> Vec<Column> {
+    /// The data as a horizontal-stack block: sparse stays sparse, the rest as a dense matrix.
+    pub fn into_block(self) -> Result<Block, PredictError> {
         match self {
+            Self::Sparse(s) => Ok(Block::Sparse(s)),
+            other => other.into_matrix().map(Block::Dense),
+        }
+    }
+
+    /// Blocks side by side: sparse (`scipy.sparse.hstack`) when `sparse`, else dense
+    /// (`np.hstack`, sparse blocks made dense).
+    pub fn hstack(rows: usize, blocks: Vec<Block>, sparse: bool) -> Result<Data, PredictError> {
+        if sparse {
+            return Csr::hstack(rows, &blocks).map(Data::Sparse);
+        }
+        let dense = blocks
+            .into_iter()
+            .map(|b| match b {
+                Block::Sparse(s) => s.to_dense(),
+                Block::Dense(m) => Ok(m),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Matrix::hstack(rows, &dense).map(Data::Matrix)
+    }
+
+    /// The data as columns (a matrix's columns become numeric columns named by position).
+    pub fn into_columns(self) -> Result<Vec<Column>, PredictError> {
+        Ok(match self {
             Self::Table(t) => t.columns.into_iter().map(|(_, c)| c).collect(),
             Self::Matrix(m) => (0..m.cols()).map(|c| Column::Num(m.column(c))).collect(),
-        }
+            Self::Sparse(s) => {
+                let m = s.to_dense()?;
+                (0..m.cols()).map(|c| Column::Num(m.column(c))).collect()
+            }
+        })
     }
 
     /// The columns at `positions`, in that order.
@@ -332,6 +369,7 @@ impl Data {
                 }
                 Matrix::from_columns(m.rows(), &cols).map(Data::Matrix)
             }
+            Self::Sparse(s) => s.select(positions).map(Data::Sparse),
         }
     }
 }

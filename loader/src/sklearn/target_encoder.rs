@@ -69,7 +69,7 @@ impl Transformer for TargetEncoder {
                 expected: vec![-1, self.categories.len() as i64],
             });
         }
-        let columns = x.into_columns();
+        let columns = x.into_columns()?;
         let k = self.columns.len();
         let mut out = vec![0.0; rows * k];
         for (j, (f, enc, mean)) in self.columns.iter().enumerate() {

@@ -7,7 +7,8 @@
 //! with signed MurmurHash3 (`alternate_sign`), then `binary`, TF-IDF (`sublinear_tf`, `idf_`)
 //! and the row norm. Callable `preprocessor` / `tokenizer` / `analyzer` are refused.
 //!
-//! The output is a dense `[N, n_features]` matrix.
+//! The output is a sparse [`Csr`] `[N, n_features]` matrix, as sklearn's: memory in proportion
+//! to the terms found, whatever the vocabulary's size.
 
 use std::collections::{HashMap, HashSet};
 
@@ -19,6 +20,7 @@ use crate::error::PredictError;
 use crate::pyobj::{Instance, PyObj};
 
 use super::obj::{self, Scalar};
+use super::sparse::Csr;
 use super::stop_words::ENGLISH_STOP_WORDS;
 use super::table::{Column, Data, Matrix};
 use super::{CompileError, Compiled, Ctx, Registry, Transformer};
@@ -270,29 +272,27 @@ impl Tfidf {
         })
     }
 
-    fn apply(&self, row: &mut [f64]) {
-        for (j, v) in row.iter_mut().enumerate() {
-            if *v == 0.0 {
-                continue;
-            }
+    /// Weighs one sparse row's stored values (columns `idx`) and normalises it.
+    fn apply(&self, idx: &[usize], row: &mut [f64]) {
+        for (j, v) in idx.iter().zip(row.iter_mut()) {
             if self.sublinear {
                 *v = v.ln() + 1.0;
             }
             if let Some(idf) = &self.idf {
-                *v *= idf.get(j).copied().unwrap_or(1.0);
+                *v *= idf.get(*j).copied().unwrap_or(1.0);
             }
         }
         normalize(row, self.norm);
     }
 }
 
-/// sklearn's `normalize` of one sparse row (sums over the non-zeros in column order).
+/// sklearn's `normalize` of one sparse row's stored values (sums in column order).
 fn normalize(row: &mut [f64], norm: Option<Norm>) {
     let Some(norm) = norm else { return };
     let mut s = 0.0;
     match norm {
         Norm::L2 => {
-            for v in row.iter().filter(|v| **v != 0.0) {
+            for v in row.iter() {
                 s += v * v;
             }
             if s == 0.0 {
@@ -301,7 +301,7 @@ fn normalize(row: &mut [f64], norm: Option<Norm>) {
             s = s.sqrt();
         }
         Norm::L1 => {
-            for v in row.iter().filter(|v| **v != 0.0) {
+            for v in row.iter() {
                 s += v.abs();
             }
             if s == 0.0 {
@@ -372,8 +372,8 @@ fn tfidf_vectorizer(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileE
 
 fn hashing_vectorizer(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, CompileError> {
     let n = obj::opt_f64(inst, "n_features").unwrap_or(1_048_576.0) as usize;
-    if n == 0 || n > 1 << 24 {
-        return Err(ctx.invalid("n_features is out of range for a dense output"));
+    if n == 0 || n > i32::MAX as usize {
+        return Err(ctx.invalid("n_features is out of range"));
     }
     Ok(Compiled::Transformer(Box::new(Vectorizer {
         analyzer: Analyzer::read(inst, ctx)?,
@@ -431,7 +431,7 @@ impl Vectorizer {
 fn documents(x: Data) -> Result<Vec<Option<String>>, PredictError> {
     match x {
         Data::Table(t) => {
-            let mut cols = Data::Table(t).into_columns();
+            let mut cols = Data::Table(t).into_columns()?;
             if cols.len() != 1 {
                 return Err(PredictError::Runtime(format!(
                     "a text vectorizer needs one text column, got {}",
@@ -445,53 +445,61 @@ fn documents(x: Data) -> Result<Vec<Option<String>>, PredictError> {
                 )),
             }
         }
-        Data::Matrix(_) => Err(PredictError::Runtime(
+        Data::Matrix(_) | Data::Sparse(_) => Err(PredictError::Runtime(
             "a text vectorizer needs a string column".to_owned(),
         )),
     }
 }
 
+impl Vectorizer {
+    /// Row `r`'s `(column, count)` terms of `doc` (duplicates not yet summed).
+    fn counts(&self, doc: &str) -> Vec<(usize, f64)> {
+        let mut entries = Vec::new();
+        match &self.features {
+            Features::Vocabulary(vocab, _) => self.analyzer.terms(doc, &mut |t| {
+                if let Some(&j) = vocab.get(t) {
+                    entries.push((j, 1.0));
+                }
+            }),
+            Features::Hashed { n, alternate_sign } => self.analyzer.terms(doc, &mut |t| {
+                let h = murmurhash3_32(t.as_bytes(), 0);
+                let j = if h == i32::MIN {
+                    (2_147_483_647 - (n - 1)) % n
+                } else {
+                    h.unsigned_abs() as usize % n
+                };
+                entries.push((j, if *alternate_sign && h < 0 { -1.0 } else { 1.0 }));
+            }),
+        }
+        entries
+    }
+}
+
 impl Transformer for Vectorizer {
     fn transform(&self, x: Data) -> Result<Matrix, PredictError> {
+        self.transform_data(x)?.into_matrix()
+    }
+
+    /// The sparse document-term matrix, as sklearn's: rows summed, sorted and zero-free, then
+    /// `binary`, TF-IDF and the row norm applied to the stored values.
+    fn transform_data(&self, x: Data) -> Result<Data, PredictError> {
         let docs = documents(x)?;
-        let width = self.width();
-        let rows = docs.len();
-        if rows.saturating_mul(width) > 200_000_000 {
-            return Err(PredictError::Runtime(format!(
-                "{rows} documents x {width} features is too large a dense matrix"
-            )));
-        }
-        let mut out = vec![0.0; rows * width];
+        let mut out = Csr::with_cols(self.width());
         for (r, doc) in docs.iter().enumerate() {
             let doc = doc
                 .as_deref()
                 .ok_or_else(|| PredictError::Runtime("np.nan is an invalid document".to_owned()))?;
-            let row = &mut out[r * width..(r + 1) * width];
-            match &self.features {
-                Features::Vocabulary(vocab, _) => self.analyzer.terms(doc, &mut |t| {
-                    if let Some(&j) = vocab.get(t) {
-                        row[j] += 1.0;
-                    }
-                }),
-                Features::Hashed { n, alternate_sign } => self.analyzer.terms(doc, &mut |t| {
-                    let h = murmurhash3_32(t.as_bytes(), 0);
-                    let j = if h == i32::MIN {
-                        (2_147_483_647 - (n - 1)) % n
-                    } else {
-                        h.unsigned_abs() as usize % n
-                    };
-                    row[j] += if *alternate_sign && h < 0 { -1.0 } else { 1.0 };
-                }),
-            }
+            out.push_row(self.counts(doc))?;
+            let (idx, row) = out.row_mut(r);
             if self.binary {
-                row.iter_mut().filter(|v| **v != 0.0).for_each(|v| *v = 1.0);
+                row.iter_mut().for_each(|v| *v = 1.0);
             }
             if let Some(t) = &self.tfidf {
-                t.apply(row);
+                t.apply(idx, row);
             }
             normalize(row, self.norm);
         }
-        Matrix::new(rows, width, out)
+        Ok(Data::Sparse(out))
     }
 }
 
@@ -508,20 +516,87 @@ fn tfidf_transformer(inst: &Instance, ctx: &Ctx<'_>) -> Result<Compiled, Compile
 
 impl Transformer for TfidfStep {
     fn transform(&self, x: Data) -> Result<Matrix, PredictError> {
-        let mut x = x.into_matrix()?;
+        self.transform_data(x)?.into_matrix()
+    }
+
+    /// Sparse in, sparse out (a dense input is made sparse first, as sklearn does).
+    fn transform_data(&self, x: Data) -> Result<Data, PredictError> {
+        let mut x = match x {
+            Data::Sparse(s) => s,
+            other => Csr::from_dense(&other.into_matrix()?),
+        };
         if let Some(idf) = &self.tfidf.idf {
             x.expect_cols(idf.len())?;
         }
-        for row in x.row_iter_mut() {
-            self.tfidf.apply(row);
+        for r in 0..x.rows() {
+            let (idx, row) = x.row_mut(r);
+            self.tfidf.apply(idx, row);
         }
-        Ok(x)
+        Ok(Data::Sparse(x))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::murmurhash3_32;
+    use super::*;
+    use crate::sklearn::table::Table;
+
+    fn word_analyzer() -> Analyzer {
+        Analyzer {
+            lowercase: true,
+            accents: Accents::None,
+            kind: Kind::Word,
+            token: Regex::new(r"(?u)\b\w\w+\b").unwrap(),
+            stop: HashSet::new(),
+            ngram: (1, 1),
+            white: Regex::new(r"\s\s+").unwrap(),
+        }
+    }
+
+    fn documents(rows: usize) -> Data {
+        let mut t = Table::new(rows);
+        let docs = (0..rows)
+            .map(|r| Some(format!("w{r} w{} common words here w{r}", r * 7 + 1)))
+            .collect();
+        t.push("text", Column::Str(docs)).unwrap();
+        Data::Table(t)
+    }
+
+    /// A 100,000-term vocabulary and HashingVectorizer's default 2**20 columns on 1,000
+    /// documents: the output stays sparse, one stored value per distinct term of a document
+    /// (dense, the hashed one would be 2**30 cells, past the densifying bound).
+    #[test]
+    fn large_vocabularies_stay_sparse() {
+        let vocab: HashMap<String, usize> = (0..100_000).map(|i| (format!("w{i}"), i)).collect();
+        let count = Vectorizer {
+            analyzer: word_analyzer(),
+            features: Features::Vocabulary(vocab, 100_000),
+            binary: false,
+            tfidf: None,
+            norm: None,
+        };
+        let Data::Sparse(m) = count.transform_data(documents(1_000)).unwrap() else {
+            panic!("dense output")
+        };
+        assert_eq!((m.rows(), m.cols(), m.nnz()), (1_000, 100_000, 2_000));
+        assert_eq!(m.row(3), (&[3usize, 22][..], &[2.0, 1.0][..]));
+        let hashed = Vectorizer {
+            analyzer: word_analyzer(),
+            features: Features::Hashed {
+                n: 1 << 20,
+                alternate_sign: true,
+            },
+            binary: false,
+            tfidf: None,
+            norm: Some(Norm::L2),
+        };
+        let Data::Sparse(h) = hashed.transform_data(documents(1_000)).unwrap() else {
+            panic!("dense output")
+        };
+        assert_eq!((h.rows(), h.cols()), (1_000, 1 << 20));
+        assert!(h.nnz() <= 5_000);
+        assert!(hashed.transform(documents(1_000)).is_err());
+    }
 
     #[test]
     fn murmur_matches_sklearn() {

@@ -357,9 +357,14 @@ impl TreeForest {
         finish: impl Fn(&[f64], &mut [O]) + Sync,
     ) -> Result<Vec<O>, PredictError> {
         let rows = x.rows();
+        let dense;
         let source = match &x {
             Data::Table(t) => Source::Columns(t.numeric_columns()?),
             Data::Matrix(m) => Source::Matrix(m.data()),
+            Data::Sparse(s) => {
+                dense = s.to_dense()?;
+                Source::Matrix(dense.data())
+            }
         };
         let cols = x.cols();
         if cols != self.n_features {

@@ -57,6 +57,11 @@ impl<'a> Archive<'a> {
         })
     }
 
+    /// The limits this archive reads under (a nested `.npz` entry reuses them).
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// Reads `schema.json`.
     pub(crate) fn read_schema(&mut self) -> Result<Vec<u8>, SkopsError> {
         // A JSON tree costs up to ~16 bytes of nodes per byte of text (`[0,0,0,...]`).

@@ -211,6 +211,19 @@ impl<'a, 'b> Builder<'a, 'b> {
                 self.reduce(h, node, at, d)?
             }
             "NdArrayNode" => PyObj::Array(self.array(h, node, at, d)?),
+            "SparseMatrixNode" => {
+                if !super::sparse::allowed(h.module, h.class)
+                    || str_field(node, "type", at)? != "scipy"
+                {
+                    return Err(unsupported(h.path(), at));
+                }
+                super::sparse::read(
+                    self.archive,
+                    h.module,
+                    h.class,
+                    str_field(node, "file", at)?,
+                )?
+            }
             "DTypeNode" => {
                 expect_class(h, &[("numpy", "dtype")], at)?;
                 let content = self.node(field(node, "content", at)?, at, d)?;
@@ -241,7 +254,25 @@ impl<'a, 'b> Builder<'a, 'b> {
                     .unwrap_or("?");
                 return Err(unsupported(format!("{}.{func}", h.path()), at));
             }
-            "PartialNode" => return Err(unsupported("functools.partial".into(), at)),
+            // `functools.partial`: an inert record of its function (itself a FunctionNode under
+            // the usual whitelist), arguments and keywords; nothing calls it.
+            "PartialNode" => {
+                expect_class(h, &[("functools", "partial")], at)?;
+                let content = field(node, "content", at)?;
+                let func = self.node(field(content, "func", at)?, &format!("{at}.func"), d)?;
+                let mut state = vec![(str_obj("func"), func)];
+                for name in ["args", "kwds"] {
+                    if let Some(part) = content.get(name) {
+                        let value = self.node(part, &format!("{at}.{name}"), d)?;
+                        state.push((str_obj(name), value));
+                    }
+                }
+                PyObj::Instance(instance(
+                    PyClass::new(h.module, h.class),
+                    Vec::new(),
+                    Some(Arc::new(PyObj::Dict(state))),
+                ))
+            }
             "OperatorFuncNode" | "ConstructorFromReduceNode" => {
                 return Err(unsupported(h.path(), at))
             }

@@ -20,6 +20,7 @@ mod error;
 mod json;
 mod npy;
 mod pylit;
+mod sparse;
 mod value;
 
 #[cfg(test)]

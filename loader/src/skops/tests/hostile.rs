@@ -52,9 +52,19 @@ fn hostile_types_are_named() {
             ),
             "os.X.system",
         ),
+        (node("PartialNode", "os", "partial", ""), "os.partial"),
+        // A partial is an inert record, but its function still passes the whitelist.
         (
-            node("PartialNode", "functools", "partial", ""),
-            "functools.partial",
+            node(
+                "PartialNode",
+                "functools",
+                "partial",
+                &format!(
+                    r#", "content": {{"func": {}, "args": {{"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode", "content": []}}}}"#,
+                    node("FunctionNode", "os", "system", "")
+                ),
+            ),
+            "os.system",
         ),
         (
             node("TreeNode", "sklearn.tree._tree", "Tree2", ""),
