@@ -200,6 +200,20 @@ fn truncated_files_name_the_problem() {
     assert!(err.to_string().contains("truncated"), "{err}");
 }
 
+#[test]
+fn truncated_legacy_gblinear_names_the_problem() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/kserve/models/xgboost-gblinear-softprob-legacy-bst/model.bst");
+    let bytes = std::fs::read(path).unwrap();
+    assert!(super::compile(&bytes, None, None).is_ok());
+    // Every prefix is an answer, never a panic; one ending inside the weights names them.
+    for n in 0..bytes.len() {
+        let _ = super::compile(&bytes[..n], None, None);
+    }
+    let err = super::compile(&bytes[..400], None, None).unwrap_err();
+    assert!(err.to_string().contains("gblinear weights"), "{err}");
+}
+
 /// Prints ns per tree per row for the corpus XGBoost and LightGBM models at several batch
 /// sizes (run with `cargo test --release -- --ignored --nocapture throughput`).
 #[test]
