@@ -449,9 +449,15 @@ fn fuzz_mlmodel() {
 fn files_outside_the_model_folder_are_never_read() {
     let base = scratch("escape");
     let secret = "SECRET-TOKEN-42: do not echo";
-    std::fs::write(base.join("secret"), format!("flavors:\n  sklearn: {{pickled_model: x}}\n# {secret}\n"))
-        .expect("secret");
-    let pkl = std::fs::read(example("examples/sklearn/predictors/ridge-cv/model/model.pkl")).expect("pkl");
+    std::fs::write(
+        base.join("secret"),
+        format!("flavors:\n  sklearn: {{pickled_model: x}}\n# {secret}\n"),
+    )
+    .expect("secret");
+    let pkl = std::fs::read(example(
+        "examples/sklearn/predictors/ridge-cv/model/model.pkl",
+    ))
+    .expect("pkl");
     let cases: Vec<(&str, PathBuf)> = {
         // MLmodel itself a symlink to the secret.
         let linked = base.join("linked");

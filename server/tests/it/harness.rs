@@ -112,6 +112,7 @@ impl TestServer {
             metrics_endpoint: "/metrics".to_owned(),
             grpc_max_message_bytes: 64 * 1024 * 1024,
             max_body_bytes: 64 * 1024 * 1024,
+            max_load_bytes: None,
             inference_threads: Some(2),
             model_cache_dir: None,
             max_batch_size: None,

@@ -466,7 +466,8 @@ fn metrics_endpoint_null_closes_the_metrics_port() {
         let dir = tempdir(tag);
         for entry in std::fs::read_dir(&model).expect("model dir") {
             let entry = entry.expect("entry");
-            std::os::unix::fs::symlink(entry.path(), dir.join(entry.file_name())).expect("link");
+            // Copied, not symlinked: files linked from outside the model folder are refused (issue 17).
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).expect("copy");
         }
         let metrics_port = free_port();
         std::fs::write(
@@ -520,7 +521,8 @@ fn debug_and_structured_logging_shape_the_log() {
     let dir = tempdir("structured-logging");
     for entry in std::fs::read_dir(&model).expect("model dir") {
         let entry = entry.expect("entry");
-        std::os::unix::fs::symlink(entry.path(), dir.join(entry.file_name())).expect("link");
+        // Copied, not symlinked: files linked from outside the model folder are refused (issue 17).
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).expect("copy");
     }
     std::fs::write(
         dir.join("settings.json"),
