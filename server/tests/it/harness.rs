@@ -122,7 +122,6 @@ impl TestServer {
             shutdown_grace: 30.0,
             repository_api_enabled: None,
             repository_api_token: None,
-            max_load_bytes: None,
         };
         adjust(&mut args);
         let state = ironflow_server::load_state(&args)
