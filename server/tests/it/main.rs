@@ -15,6 +15,7 @@ mod kserve;
 mod manifests;
 mod metrics;
 mod openapi;
+mod otel;
 mod process;
 mod protocol;
 mod repository;
