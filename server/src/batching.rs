@@ -338,7 +338,8 @@ async fn run_alone(
             return outputs.map_err(ServeError::from);
         }
     }
-    let slot = acquire(slots).await?;
+    let queue = tracing::info_span!(target: crate::tracing_otel::TARGET, "queue");
+    let slot = tracing::Instrument::instrument(acquire(slots), queue).await?;
     let (model, cost) = (model.clone(), cost.clone());
     tokio::task::spawn_blocking(move || {
         let _slot = slot;

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// ironflow: a native server for MLflow models speaking the KServe v2 inference protocol.
 #[derive(Debug, Parser)]
@@ -25,10 +25,55 @@ pub enum Command {
     /// Read a model as `serve` would and say whether it serves: flavor, format, signature,
     /// compiled plan, load time and memory, or every reason it is refused. Exit code 0: serves,
     /// 1: refused, 2: could not be read.
-    Inspect(crate::cli::inspect::InspectArgs),
+    Inspect(InspectArgs),
     /// Score a file (CSV, JSON, Parquet, Arrow IPC) with the model, without a server: the same
     /// compiled model, schema enforcement and outputs as `serve`.
-    Predict(crate::cli::predict::PredictArgs),
+    Predict(PredictArgs),
+}
+
+/// Options of `ironflow inspect`: the model as `serve` takes it, plus the output form.
+#[derive(Debug, Clone, Args)]
+pub struct InspectArgs {
+    /// Print the report as JSON (a stable schema, see `ironflow inspect --help` in the docs).
+    #[arg(long)]
+    pub json: bool,
+    /// The model and every `serve` option that decides how it is read.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Options of `ironflow predict`.
+#[derive(Debug, Clone, Args)]
+pub struct PredictArgs {
+    /// The file to score; `-` reads standard input (then `--format` is required).
+    #[arg(long, short = 'i')]
+    pub input: PathBuf,
+    /// Where to write the predictions (`.json`, `.csv`, `.parquet`, `.arrow`); default: the v2
+    /// JSON response on standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// The input format, when the extension does not say (required for `-`).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// The most rows scored in one batch (CSV, Parquet and Arrow inputs).
+    #[arg(long, default_value_t = 16_384, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_rows: u32,
+    /// The model and every `serve` option that decides how it is read.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// File formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// MLflow's CSV scoring format (header row of column names).
+    Csv,
+    /// MLflow's JSON scoring formats, or a v2 inference request.
+    Json,
+    /// Apache Parquet.
+    Parquet,
+    /// Arrow IPC, file or stream.
+    Arrow,
 }
 
 /// Options of `ironflow serve`.

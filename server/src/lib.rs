@@ -20,6 +20,7 @@ pub mod startup;
 pub mod state;
 pub mod tcp;
 pub mod telemetry;
+pub mod tracing_otel;
 
 /// The model metadata lives in the codec (it is a wire message); the old path stays valid.
 pub use codec::metadata;
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             // An inference still running on the blocking pool after the grace period must not
             // keep the process alive.
             runtime.shutdown_timeout(Duration::from_secs(1));
+            tracing_otel::shutdown();
             result.map(|()| std::process::ExitCode::SUCCESS)
         }
     }

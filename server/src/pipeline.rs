@@ -209,18 +209,21 @@ where
     D: FnOnce(&ServedModel) -> Result<(Request, T), ServeError>,
     T: 'a,
 {
-    let decoded = decode(served).and_then(|(request, extra)| {
-        check_request_id(request.id.as_deref())?;
-        let keep = match &request.outputs {
-            Some(names) => {
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                served.model.select_outputs(&names)?
-            }
-            None => None,
-        };
-        let inputs = prepare(served, request.parameters, request.inputs)?;
-        Ok((inputs, keep, request.id, extra))
-    });
+    let decode_span = tracing::info_span!(target: crate::tracing_otel::TARGET, "decode");
+    let decoded = decode_span
+        .in_scope(|| decode(served))
+        .and_then(|(request, extra)| {
+            check_request_id(request.id.as_deref())?;
+            let keep = match &request.outputs {
+                Some(names) => {
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    served.model.select_outputs(&names)?
+                }
+                None => None,
+            };
+            let inputs = prepare(served, request.parameters, request.inputs)?;
+            Ok((inputs, keep, request.id, extra))
+        });
     async move {
         let (inputs, keep, id, extra) = decoded?;
         let outputs = keep_outputs(predict(state, served, inputs, keep.clone()).await?, keep);

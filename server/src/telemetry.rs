@@ -44,18 +44,29 @@ fn install(debug: bool, structured: bool) {
 }
 
 fn install_with(structured: bool, default: &str) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // The trace spans (tracing_otel.rs) are for the OpenTelemetry layer only.
+    let filter = match format!("{}=off", crate::tracing_otel::TARGET).parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
     let no_color = std::env::var("NO_COLOR").ok();
     let colour = !structured && colour_wanted(std::io::stderr().is_terminal(), no_color.as_deref());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(colour)
         .with_writer(std::io::stderr);
-    let _ = if structured {
-        builder.json().try_init()
+    let fmt = if structured {
+        fmt.json().with_filter(filter).boxed()
     } else {
-        builder.try_init()
+        fmt.with_filter(filter).boxed()
     };
+    let _ = tracing_subscriber::registry()
+        .with(fmt)
+        .with(crate::tracing_otel::layer())
+        .try_init();
 }
 
 /// A duration as milliseconds with two decimals, for log fields (`load_ms=1.55`, not

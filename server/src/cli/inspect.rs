@@ -28,23 +28,13 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::Args;
 use ironflow_loader::{LoadError, LoadedModel};
 use serde_json::{json, Value};
 
 use crate::config::ServeArgs;
 use crate::repository::ModelSpec;
 
-/// Options of `ironflow inspect`: the model as `serve` takes it, plus the output form.
-#[derive(Debug, Clone, Args)]
-pub struct InspectArgs {
-    /// Print the report as JSON (a stable schema, see `ironflow inspect --help` in the docs).
-    #[arg(long)]
-    pub json: bool,
-    /// The model and every `serve` option that decides how it is read.
-    #[command(flatten)]
-    pub serve: ServeArgs,
-}
+pub use crate::config::InspectArgs;
 
 /// A model's or the whole report's outcome, ordered from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -16,11 +16,10 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use clap::{Args, ValueEnum};
 use ironflow_loader::mlmodel::Schema as MlSchema;
 use ironflow_loader::NamedTensor;
 
@@ -29,44 +28,12 @@ use crate::arrow_io::write::{BatchWriter, Columnar};
 use crate::arrow_io::{batch_to_inputs, outputs_to_batch};
 use crate::codec::binary::BinaryOutputs;
 use crate::codec::mlflow_input::{parse_csv, parse_json_with_params};
-use crate::config::ServeArgs;
+
 use crate::error::ServeError;
 use crate::pipeline::{self, Inference, Inputs, Request, RequestParameters, Target};
 use crate::state::AppState;
 
-/// Options of `ironflow predict`.
-#[derive(Debug, Clone, Args)]
-pub struct PredictArgs {
-    /// The file to score; `-` reads standard input (then `--format` is required).
-    #[arg(long, short = 'i')]
-    pub input: PathBuf,
-    /// Where to write the predictions (`.json`, `.csv`, `.parquet`, `.arrow`); default: the v2
-    /// JSON response on standard output.
-    #[arg(long, short = 'o')]
-    pub output: Option<PathBuf>,
-    /// The input format, when the extension does not say (required for `-`).
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
-    /// The most rows scored in one batch (CSV, Parquet and Arrow inputs).
-    #[arg(long, default_value_t = 16_384, value_parser = clap::value_parser!(u32).range(1..))]
-    pub batch_rows: u32,
-    /// The model and every `serve` option that decides how it is read.
-    #[command(flatten)]
-    pub serve: ServeArgs,
-}
-
-/// File formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// MLflow's CSV scoring format (header row of column names).
-    Csv,
-    /// MLflow's JSON scoring formats, or a v2 inference request.
-    Json,
-    /// Apache Parquet.
-    Parquet,
-    /// Arrow IPC, file or stream.
-    Arrow,
-}
+pub use crate::config::{Format, PredictArgs};
 
 impl Format {
     /// The format a file name's extension says.

@@ -147,9 +147,15 @@ impl GrpcInferenceService for InferenceService {
         &self,
         request: Request<ModelInferRequest>,
     ) -> Result<Response<ModelInferResponse>, Status> {
-        Ok(Response::new(
-            infer(&self.state, request.into_inner()).await?,
-        ))
+        let span = tracing::info_span!(
+            target: crate::tracing_otel::TARGET,
+            "inference",
+            model = %request.get_ref().model_name
+        );
+        crate::tracing_otel::set_parent_from_metadata(&span, request.metadata());
+        let answer =
+            tracing::Instrument::instrument(infer(&self.state, request.into_inner()), span).await?;
+        Ok(Response::new(answer))
     }
 
     type ModelStreamInferStream = ReceiverStream<Result<ModelInferResponse, Status>>;

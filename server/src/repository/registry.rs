@@ -370,7 +370,10 @@ impl Registry {
         let runtime = tokio::runtime::Handle::current();
         // The download runs on this blocking thread too: the loader's fetch future is not
         // `Send`, and a load must be spawnable from any handler.
+        let in_load =
+            tracing::info_span!(target: crate::tracing_otel::TARGET, "load", model = %spec.name);
         let model = tokio::task::spawn_blocking(move || {
+            let _entered = in_load.enter();
             let dir = runtime
                 .block_on(ironflow_loader::resolve(&uri, &sources))
                 .map_err(|e| format!("cannot fetch {uri}: {}", chain(&e)))?;

@@ -64,19 +64,25 @@ pub async fn infer_response(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<InferResponse, ServeError> {
-    let (inference, choice) = pipeline::run(
-        state,
-        Target::named(name, version),
-        |served: &ServedModel| {
-            if super::arrow::is_arrow(headers) {
-                return super::arrow::decode(served, body);
-            }
-            let (request, binary) = binary::split(&served.metadata, headers, body)?;
-            decode(request, &binary)
-        },
-    )
-    .await?;
-    encode(inference, &choice)
+    let span = tracing::info_span!(target: crate::tracing_otel::TARGET, "inference", model = name);
+    crate::tracing_otel::set_parent_from(&span, headers);
+    let answer = async {
+        let (inference, choice) = pipeline::run(
+            state,
+            Target::named(name, version),
+            |served: &ServedModel| {
+                if super::arrow::is_arrow(headers) {
+                    return super::arrow::decode(served, body);
+                }
+                let (request, binary) = binary::split(&served.metadata, headers, body)?;
+                decode(request, &binary)
+            },
+        )
+        .await?;
+        tracing::info_span!(target: crate::tracing_otel::TARGET, "encode")
+            .in_scope(|| encode(inference, &choice))
+    };
+    tracing::Instrument::instrument(answer, span).await
 }
 
 /// Runs one parsed v2 request (its JSON header and the binary data of its inputs, empty without

@@ -18,6 +18,7 @@ mod kserve;
 mod manifests;
 mod metrics;
 mod openapi;
+mod otel;
 mod process;
 mod protocol;
 mod repository;
