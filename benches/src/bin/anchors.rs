@@ -82,7 +82,12 @@ fn parse_case(entry: &Value, base: &Path) -> anyhow::Result<Case> {
         columns: entry
             .get("columns")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default(),
         name,
         x,
@@ -117,10 +122,14 @@ fn output(model: &LoadedModel, case: &Case, rows: usize) -> anyhow::Result<Vec<f
     // An empty name takes the one output (an MLflow flavor's).
     let wanted = |o: &NamedTensor| o.name == case.output || case.output.is_empty();
     let Some(out) = outputs.into_iter().find(wanted) else {
-        bail!("{}: no output named {} (got {names:?})", case.name, case.output);
+        bail!(
+            "{}: no output named {} (got {names:?})",
+            case.name,
+            case.output
+        );
     };
     let values = out.tensor.cast_to::<f64>()?;
-    Ok(values.as_slice::<f64>()?.to_vec())
+    Ok(values.try_as_plain_ram()?.as_slice::<f64>()?.to_vec())
 }
 
 /// Largest |a - b| / max(1, |b|) over the case's rows, after checking the shapes agree.
