@@ -152,6 +152,8 @@ def engines_for(out, m, x):
 
     path = os.path.join(out, m["path"])
     kind = m["kind"]
+    if os.path.isdir(path):  # an MLflow model: the library reads its model file
+        path = os.path.join(path, "model.pkl")
     found = {}
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
